@@ -1,0 +1,34 @@
+using Dispatch.Specs;
+
+namespace Dispatch.Cli.Commands;
+
+/// <summary>Loads specs the way the import commands name them: one project folder, or a root of project folders.</summary>
+internal static class SpecSource
+{
+    public static SpecLoadResult Load(string directory, string? project, bool all)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new CliException($"specs directory \"{directory}\" not found: pass an existing folder of .md spec files.");
+        }
+
+        return all ? SpecDirectoryLoader.LoadAll(directory) : SpecDirectoryLoader.LoadProject(directory, project);
+    }
+
+    /// <summary>
+    /// True when a folder holds no spec files of its own but has sub-folders:
+    /// it is then read as a root with one project per sub-folder.
+    /// </summary>
+    public static bool LooksLikeRoot(string directory) =>
+        Directory.Exists(directory) &&
+        !Directory.EnumerateFiles(directory, "*.md").Any(f => !Path.GetFileName(f).Equals("README.md", StringComparison.OrdinalIgnoreCase)) &&
+        Directory.EnumerateDirectories(directory).Any();
+
+    public static void WriteDiagnostics(TextWriter output, SpecLoadResult result)
+    {
+        foreach (var diagnostic in result.Rejected.Concat(result.Warnings).OrderBy(d => d.Path, StringComparer.Ordinal))
+        {
+            output.WriteLine(diagnostic.ToString());
+        }
+    }
+}

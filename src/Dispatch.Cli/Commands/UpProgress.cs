@@ -1,0 +1,111 @@
+using Dispatch.Storage;
+using Dispatch.Workers;
+using Microsoft.Extensions.Hosting;
+
+namespace Dispatch.Cli.Commands;
+
+/// <summary>
+/// The live progress line of <c>dispatch up</c>, and the decision that the
+/// work is done: nothing claimed or running, and the worker's last two claim
+/// rounds found nothing to claim. Then it stops the host and prints a report.
+/// </summary>
+internal sealed class UpProgress(
+    IDispatchStore store, Worker worker, TextWriter output, bool exitWhenDone, IHostApplicationLifetime lifetime, TimeProvider clock)
+    : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    private readonly bool interactive = !Console.IsOutputRedirected;
+    private readonly DateTimeOffset started = clock.GetUtcNow();
+    private string lastLine = "";
+    private DateTimeOffset lastPrinted = DateTimeOffset.MinValue;
+    private bool interrupted = true;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var idleRounds = 0;
+        using var timer = new PeriodicTimer(Interval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var totals = await TotalsAsync(stoppingToken);
+                Print(totals);
+                var inFlight = totals[TaskStates.Claimed] + totals[TaskStates.Running];
+                idleRounds = worker.Idle && inFlight == 0 ? idleRounds + 1 : 0;
+                if (exitWhenDone && idleRounds >= 2)
+                {
+                    interrupted = false;
+                    lifetime.StopApplication();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task<Dictionary<string, long>> TotalsAsync(CancellationToken cancellationToken)
+    {
+        var counts = await store.CountByStateAsync(null, cancellationToken);
+        return TaskStates.All.ToDictionary(s => s, s => counts.Where(c => c.State == s).Sum(c => c.Count));
+    }
+
+    private void Print(Dictionary<string, long> totals)
+    {
+        var total = totals.Values.Sum();
+        var elapsed = clock.GetUtcNow() - started;
+        var line = $"[{elapsed:hh\\:mm\\:ss}] completed {totals[TaskStates.Completed]}/{total}  running {totals[TaskStates.Running] + totals[TaskStates.Claimed]}  " +
+                   $"pending {totals[TaskStates.Pending]}  blocked {totals[TaskStates.Blocked]}  failed {totals[TaskStates.Failed]}  " +
+                   $"deadletter {totals[TaskStates.DeadLetter]}  cancelled {totals[TaskStates.Cancelled]}";
+        if (interactive)
+        {
+            output.Write("\r" + line + "   ");
+            output.Flush();
+        }
+        else
+        {
+            var counts = line[(line.IndexOf(']') + 1)..];
+            if (counts != lastLine[(lastLine.IndexOf(']') + 1)..] || clock.GetUtcNow() - lastPrinted > TimeSpan.FromSeconds(30))
+            {
+                output.WriteLine(line);
+                lastPrinted = clock.GetUtcNow();
+            }
+        }
+
+        lastLine = line;
+    }
+
+    /// <summary>Prints the final counts, every blocked task with its reason and every failure; returns the exit code.</summary>
+    public async Task<int> WriteFinalReportAsync()
+    {
+        var totals = await TotalsAsync(CancellationToken.None);
+        if (interactive)
+        {
+            output.WriteLine();
+        }
+
+        var tasks = await store.ListTasksAsync(null, CancellationToken.None);
+        foreach (var task in tasks.Where(t => t.State == TaskStates.Blocked))
+        {
+            output.WriteLine($"blocked     {task.Key}: {task.BlockedReason}");
+        }
+
+        foreach (var task in tasks.Where(t => t.State is TaskStates.Failed or TaskStates.DeadLetter))
+        {
+            output.WriteLine($"{task.State,-11} {task.Key}: {task.LastError}");
+        }
+
+        var waiting = tasks.Count(t => t.State == TaskStates.Pending);
+        output.WriteLine(
+            $"{(interrupted ? "interrupted" : "done")}: completed {totals[TaskStates.Completed]}, blocked {totals[TaskStates.Blocked]}, " +
+            $"failed {totals[TaskStates.Failed]}, deadletter {totals[TaskStates.DeadLetter]}, cancelled {totals[TaskStates.Cancelled]}, " +
+            $"pending {waiting}{(waiting > 0 && !interrupted ? " (waiting on tasks that did not complete)" : "")}");
+        if (interrupted)
+        {
+            return 130;
+        }
+
+        return totals[TaskStates.Failed] + totals[TaskStates.DeadLetter] > 0 ? ExitCodes.Failure : ExitCodes.Success;
+    }
+}
