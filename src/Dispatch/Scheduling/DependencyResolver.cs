@@ -50,10 +50,7 @@ public static class DependencyResolver
         var reasons = new string?[count];
         for (var node = 0; node < count; node++)
         {
-            if (graph.Problems[node].Count > 0)
-            {
-                reasons[node] = string.Join("; ", graph.Problems[node]);
-            }
+            reasons[node] = DescribeProblems(graph.Problems[node]);
         }
 
         MarkCycles(graph, reasons);
@@ -189,6 +186,15 @@ public static class DependencyResolver
         }
     }
 
+    /// <summary>Returns the full sentence for one unresolved reference, or one sentence listing several; null for none.</summary>
+    private static string? DescribeProblems(List<ReferenceProblem> problems) => problems.Count switch
+    {
+        0 => null,
+        1 => problems[0].Sentence,
+        _ => $"{problems.Count} dependencies cannot be resolved: {string.Join("; ", problems.Select(problem => problem.Clause))}. "
+            + "Write each as a full task id or project/task_id, or import the specs that define them",
+    };
+
     private static string FormatCycle(IReadOnlyList<int> cycle, TaskKey[] keys)
     {
         // cycle lists each task once; the first task is repeated to close the loop.
@@ -198,6 +204,9 @@ public static class DependencyResolver
                 .Append($"… ({cycle.Count - MaxCycleTasksShown + 1} more)");
         return string.Join(" → ", shown.Append(keys[cycle[0]].ToString()));
     }
+
+    /// <summary>An unresolved reference: a full sentence when it is the only one, and a clause for a list of several.</summary>
+    private sealed record ReferenceProblem(string Sentence, string Clause);
 
     /// <summary>
     /// The graph with references resolved: tasks sorted by key so results do
@@ -209,7 +218,7 @@ public static class DependencyResolver
 
         public required List<int>[] Edges { get; init; }
 
-        public required List<string>[] Problems { get; init; }
+        public required List<ReferenceProblem>[] Problems { get; init; }
 
         public static DependencyGraph Build(IReadOnlyCollection<TaskDependencies> tasks)
         {
@@ -236,13 +245,13 @@ public static class DependencyResolver
             {
                 Keys = ordered.Select(task => task.Key).ToArray(),
                 Edges = new List<int>[ordered.Length],
-                Problems = new List<string>[ordered.Length],
+                Problems = new List<ReferenceProblem>[ordered.Length],
             };
 
             for (var node = 0; node < ordered.Length; node++)
             {
                 var edges = new List<int>();
-                var problems = new List<string>();
+                var problems = new List<ReferenceProblem>();
                 foreach (var reference in ordered[node].DependsOn ?? [])
                 {
                     var trimmed = reference?.Trim();
@@ -270,7 +279,7 @@ public static class DependencyResolver
         }
 
         private static int ResolveReference(string reference, string ownProject, Dictionary<TaskKey, int> indexOf,
-            Dictionary<string, string[]> idsByProject, out string? problem)
+            Dictionary<string, string[]> idsByProject, out ReferenceProblem? problem)
         {
             problem = null;
             var slash = reference.LastIndexOf('/');
@@ -279,7 +288,9 @@ public static class DependencyResolver
 
             if (project.Length == 0 || id.Length == 0)
             {
-                problem = $"dependency \"{reference}\" is not a task reference: write task_id or project/task_id";
+                problem = new ReferenceProblem(
+                    $"dependency \"{reference}\" is not a task reference: write task_id or project/task_id",
+                    $"\"{reference}\" is not a task reference");
                 return -1;
             }
 
@@ -290,7 +301,9 @@ public static class DependencyResolver
 
             if (!idsByProject.TryGetValue(project, out var ids))
             {
-                problem = $"unknown dependency \"{reference}\": project \"{project}\" has no tasks; check the project name or import its specs";
+                problem = new ReferenceProblem(
+                    $"unknown dependency \"{reference}\": project \"{project}\" has no tasks; check the project name or import its specs",
+                    $"\"{reference}\" names project \"{project}\", which has no tasks");
                 return -1;
             }
 
@@ -305,13 +318,18 @@ public static class DependencyResolver
 
             if (matches == 0)
             {
-                problem = $"unknown dependency \"{reference}\": project \"{project}\" has no task \"{id}\" and no task id starting with \"{id}-\"; fix the reference or import the spec that defines it";
+                problem = new ReferenceProblem(
+                    $"unknown dependency \"{reference}\": project \"{project}\" has no task \"{id}\" and no task id starting with \"{id}-\"; fix the reference or import the spec that defines it",
+                    $"\"{reference}\" matches no task id");
                 return -1;
             }
 
             var shown = ids.Skip(first).Take(Math.Min(matches, MaxCandidatesShown)).Select(candidate => $"\"{candidate}\"");
             var more = matches > MaxCandidatesShown ? $" and {matches - MaxCandidatesShown} more" : "";
-            problem = $"dependency \"{reference}\" is ambiguous: it is the prefix of {matches} task ids in project \"{project}\" ({string.Join(", ", shown)}{more}); write the full task id";
+            var candidates = $"{string.Join(", ", shown)}{more}";
+            problem = new ReferenceProblem(
+                $"dependency \"{reference}\" is ambiguous: it is the prefix of {matches} task ids in project \"{project}\" ({candidates}); write the full task id",
+                $"\"{reference}\" is ambiguous ({candidates})");
             return -1;
         }
 

@@ -28,6 +28,9 @@ public abstract class SqlDialect
     /// <summary>SQL that turns a text parameter into the JSON column type.</summary>
     public abstract string Json(string parameter);
 
+    /// <summary>SQL testing <paramref name="column"/> against a list parameter (Dapper expands lists for SQLite, passes arrays to PostgreSQL).</summary>
+    public abstract string InList(string column, string parameter);
+
     /// <summary>Row-locking clause appended to the claim candidate query.</summary>
     public abstract string ClaimLockClause { get; }
 

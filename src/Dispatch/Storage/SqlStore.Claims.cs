@@ -56,7 +56,7 @@ public sealed partial class SqlStore
 
     public async Task<ClaimedTask?> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default)
     {
-        var executorFilter = request.AnyExecutor ? "" : "AND t.executor IN @executors";
+        var executorFilter = request.AnyExecutor ? "" : "AND " + dialect.InList("t.executor", "@executors");
         if (!request.AnyExecutor && request.Executors.Count == 0)
         {
             return null;
@@ -78,7 +78,7 @@ public sealed partial class SqlStore
         var claimed = await WriteAsync(async (connection, transaction) =>
         {
             var candidates = await connection.QueryAsync<Candidate>(new CommandDefinition(
-                candidateSql, Parameters(new { executors = request.Executors }), transaction, cancellationToken: cancellationToken));
+                candidateSql, Parameters(new { executors = request.Executors.ToArray() }), transaction, cancellationToken: cancellationToken));
             foreach (var candidate in candidates)
             {
                 var row = await TryClaimAsync(connection, transaction, candidate, request, cancellationToken);

@@ -37,7 +37,7 @@ public sealed partial class SqlStore
             var existing = projects.Length == 0
                 ? new Dictionary<TaskKey, ExistingTask>()
                 : (await connection.QueryAsync<ExistingTask>(new CommandDefinition(
-                    "SELECT id, project, task_id, spec_hash, state FROM tasks WHERE project IN @projects",
+                    $"SELECT id, project, task_id, spec_hash, state FROM tasks WHERE {dialect.InList("project", "@projects")}",
                     new { projects }, transaction, cancellationToken: cancellationToken)))
                     .ToDictionary(t => new TaskKey(t.Project, t.TaskId));
 

@@ -57,6 +57,8 @@ public sealed class PostgresDialect : SqlDialect, IAsyncDisposable
 
     public override string Json(string parameter) => $"CAST({parameter} AS jsonb)";
 
+    public override string InList(string column, string parameter) => $"{column} = ANY({parameter})";
+
     public override string ClaimLockClause => "FOR UPDATE OF t SKIP LOCKED";
 
     public override Task LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, CancellationToken cancellationToken) =>

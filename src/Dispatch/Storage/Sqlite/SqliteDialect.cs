@@ -49,6 +49,8 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
 
     public override string Json(string parameter) => parameter;
 
+    public override string InList(string column, string parameter) => $"{column} IN {parameter}";
+
     public override string ClaimLockClause => "";
 
     public override Task LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, CancellationToken cancellationToken) =>
