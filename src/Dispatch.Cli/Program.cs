@@ -34,6 +34,10 @@ public static class Program
                  {
                      RunCommands.Up(context),
                      RunCommands.Worker(context),
+                     DaemonCommands.Create(context, DaemonHosting.Guardian, "Run the guardian: nodes, timeouts, dependency blocks, quarantine (health on port 8091)"),
+                     DaemonCommands.Create(context, DaemonHosting.Reaper, "Run the reaper: expired leases, retries with backoff, dead-letters, cleanup (health on port 8092)"),
+                     DaemonCommands.Create(context, DaemonHosting.Factory, "Run the factory: import new and changed specs from the specs folder (health on port 8093)"),
+                     DaemonCommands.Healthcheck(context),
                      ImportCommands.Validate(context),
                      ImportCommands.Start(context),
                      InspectCommands.Status(context),

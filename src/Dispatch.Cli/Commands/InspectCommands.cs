@@ -237,6 +237,26 @@ internal static class InspectCommands
             table.Write(context.Out);
             return ExitCodes.Success;
         }));
+
+        var name = new Argument<string>("NODE") { Description = "Name of the quarantined node" };
+        var release = new Command("release", "Release a quarantined node so it claims tasks again") { name };
+        release.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            await using var store = await context.OpenStoreAsync(cancellationToken);
+            var node = parse.GetValue(name)!;
+            var released = await store.ReleaseQuarantineAsync(node, TimeSpan.Zero, cancellationToken);
+            if (released.Count == 0)
+            {
+                var known = (await store.ListNodesAsync(cancellationToken)).FirstOrDefault(n => n.Name == node);
+                throw new CliException(known is null
+                    ? $"node \"{node}\" not found: check the name with 'dispatch nodes'."
+                    : $"node {node} is {known.State}, not quarantined: nothing to release.");
+            }
+
+            context.Out.WriteLine($"{node}: released from quarantine");
+            return ExitCodes.Success;
+        }));
+        command.Subcommands.Add(release);
         return command;
     }
 

@@ -28,7 +28,8 @@ internal static class RunCommands
             var settings = Settings(parse.GetValue(node)!, parse.GetValue(slots), options);
             await using var store = await context.OpenStoreAsync(cancellationToken);
             var builder = HostFactory.Create(context, options, LogLevel.Information);
-            AddWorker(builder, store, settings);
+            DaemonHosting.AddShared(builder, store);
+            AddWorker(builder, settings);
             using var host = builder.Build();
             await host.RunAsync(CancellationToken.None);
             return ExitCodes.Success;
@@ -42,10 +43,11 @@ internal static class RunCommands
         var node = NodeOption();
         var slots = SlotsOption(4);
         var demo = DemoOption();
+        var port = new Option<int>("--port") { Description = "Port of /health and /metrics (default 8090)", DefaultValueFactory = _ => 8090 };
         var keepRunning = new Option<bool>("--keep-running") { Description = "Do not exit when every task has finished; wait for more work until interrupted" };
         var command = new Command("up", "Import a specs folder and run everything in this process until done or interrupted (SQLite ./dispatch.db by default)")
         {
-            specs, node, slots, demo, keepRunning,
+            specs, node, slots, demo, port, keepRunning,
         };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
@@ -57,11 +59,18 @@ internal static class RunCommands
 
             await using var store = await context.OpenStoreAsync(cancellationToken);
             context.Out.WriteLine($"dispatch up: store {store.Target.Display}, node {settings.Node}, {settings.Slots} slots{(parse.GetValue(demo) ? ", demo executor" : "")}");
-            var summary = await ImportCommands.ImportAsync(store, loaded, options, cancellationToken);
+            var summary = await store.ImportAsync(loaded.Specs, new ImportDefaults(options.DefaultExecutor, options.MaxRetries), cancellationToken);
             ImportCommands.WriteSummary(context, loaded, summary, json: false);
 
-            var builder = HostFactory.Create(context, options, LogLevel.Warning);
-            AddWorker(builder, store, settings);
+            // The factory watches the same folder (recording rejected files as events), the
+            // reaper retries and dead-letters, the guardian blocks what can no longer run.
+            // Failed attempts are routine here and the progress line shows them: log errors only, unless configured.
+            var builder = HostFactory.Create(context, options, LogLevel.Error);
+            DaemonHosting.AddShared(builder, store);
+            AddWorker(builder, settings);
+            DaemonHosting.AddDaemons(builder, context, options,
+                [DaemonHosting.Factory, DaemonHosting.Reaper, DaemonHosting.Guardian], asRoot ? directory : null, singleNode: true);
+            DaemonHosting.AddHealth(builder, "up", parse.GetValue(port));
             var exitWhenDone = !parse.GetValue(keepRunning);
             builder.Services.AddSingleton(services => new UpProgress(
                 store, services.GetRequiredService<Worker>(), context.Out, exitWhenDone,
@@ -108,14 +117,11 @@ internal static class RunCommands
         return new WorkerSettings(node.Trim(), slots, new ExecutorCatalog(options.Executors), options);
     }
 
-    private static void AddWorker(HostApplicationBuilder builder, SqlStore store, WorkerSettings settings)
+    private static void AddWorker(HostApplicationBuilder builder, WorkerSettings settings)
     {
-        var wake = new WakeSignal();
-        store.TaskReleased += wake.Set;
-        builder.Services.AddSingleton(wake);
-        builder.Services.AddSingleton<IDispatchStore>(store);
         builder.Services.AddSingleton(services => new Worker(
-            store, settings, wake, TimeProvider.System, services.GetRequiredService<ILoggerFactory>().CreateLogger("Dispatch.Worker")));
+            services.GetRequiredService<IDispatchStore>(), settings, services.GetRequiredService<WakeSignal>(), TimeProvider.System,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Dispatch.Worker"), services.GetRequiredService<Health.DispatchMetrics>()));
         builder.Services.AddHostedService(services => new WorkerService(services.GetRequiredService<Worker>()));
     }
 

@@ -10,7 +10,7 @@ namespace Dispatch.Cli.Commands;
 /// rounds found nothing to claim. Then it stops the host and prints a report.
 /// </summary>
 internal sealed class UpProgress(
-    IDispatchStore store, Worker worker, TextWriter output, bool exitWhenDone, IHostApplicationLifetime lifetime, TimeProvider clock)
+    SqlStore store, Worker worker, TextWriter output, bool exitWhenDone, IHostApplicationLifetime lifetime, TimeProvider clock)
     : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -31,8 +31,13 @@ internal sealed class UpProgress(
                 var totals = await TotalsAsync(stoppingToken);
                 Print(totals);
                 var inFlight = totals[TaskStates.Claimed] + totals[TaskStates.Running];
-                idleRounds = worker.Idle && inFlight == 0 ? idleRounds + 1 : 0;
-                if (exitWhenDone && idleRounds >= 2)
+                var settled = inFlight == 0 && totals[TaskStates.Failed] == 0 && await store.CountDeferredAsync(stoppingToken) == 0;
+                idleRounds = settled && worker.Idle ? idleRounds + 1 : 0;
+
+                // Pending tasks left after several idle rounds wait on something no pass will change
+                // (an executor nobody offers); with none pending, two rounds are enough.
+                var needed = totals[TaskStates.Pending] == 0 ? 2 : 5;
+                if (exitWhenDone && idleRounds >= needed)
                 {
                     interrupted = false;
                     lifetime.StopApplication();

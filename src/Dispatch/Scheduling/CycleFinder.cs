@@ -39,7 +39,7 @@ internal sealed class CycleFinder(IReadOnlyList<List<int>> edges, int[] componen
             }
         }
 
-        // Unreachable for a node on a cycle; a lone node is its own answer.
+        // Not reached for a node on a cycle. A node on no cycle gets a path of itself alone.
         return [start];
     }
 

@@ -24,7 +24,7 @@ public sealed record DependencyResolution(IReadOnlyList<TaskKey> Dependencies, s
 /// </summary>
 /// <remarks>
 /// A reference with a '/' is <c>project/task_id</c> (split at the last '/'),
-/// otherwise a task id in the task's own project. An exact id wins; otherwise
+/// otherwise a task id in the task's own project. An exact id wins. Otherwise
 /// a reference that is the prefix of exactly one id followed by '-' resolves
 /// to it (<c>B02</c> → <c>B02-listmonk</c>). The result does not depend on the
 /// order of <c>tasks</c>, so the same graph always gives the same reasons.
@@ -32,7 +32,7 @@ public sealed record DependencyResolution(IReadOnlyList<TaskKey> Dependencies, s
 /// </remarks>
 public static class DependencyResolver
 {
-    /// <summary>Cyclic groups up to this size get the shortest cycle through each member; larger ones share one example cycle.</summary>
+    /// <summary>Cyclic groups up to this size get the shortest cycle through each member, and larger ones share one example cycle.</summary>
     private const int MaxGroupForPerTaskCycle = 100;
 
     private const int MaxCycleTasksShown = 12;
@@ -186,7 +186,7 @@ public static class DependencyResolver
         }
     }
 
-    /// <summary>Returns the full sentence for one unresolved reference, or one sentence listing several; null for none.</summary>
+    /// <summary>Describes unresolved references: the full sentence for one, a combined sentence for several, null for none.</summary>
     private static string? DescribeProblems(List<ReferenceProblem> problems) => problems.Count switch
     {
         0 => null,
@@ -197,12 +197,12 @@ public static class DependencyResolver
 
     private static string FormatCycle(IReadOnlyList<int> cycle, TaskKey[] keys)
     {
-        // cycle lists each task once; the first task is repeated to close the loop.
-        var shown = cycle.Count <= MaxCycleTasksShown
+        // The cycle lists each task once, so the first task is appended to close the loop.
+        var names = cycle.Count <= MaxCycleTasksShown
             ? cycle.Select(node => keys[node].ToString())
             : cycle.Take(MaxCycleTasksShown - 1).Select(node => keys[node].ToString())
                 .Append($"… ({cycle.Count - MaxCycleTasksShown + 1} more)");
-        return string.Join(" → ", shown.Append(keys[cycle[0]].ToString()));
+        return string.Join(" → ", names.Append(keys[cycle[0]].ToString()));
     }
 
     /// <summary>An unresolved reference: a full sentence when it is the only one, and a clause for a list of several.</summary>
@@ -324,9 +324,9 @@ public static class DependencyResolver
                 return -1;
             }
 
-            var shown = ids.Skip(first).Take(Math.Min(matches, MaxCandidatesShown)).Select(candidate => $"\"{candidate}\"");
+            var listed = ids.Skip(first).Take(Math.Min(matches, MaxCandidatesShown)).Select(candidate => $"\"{candidate}\"");
             var more = matches > MaxCandidatesShown ? $" and {matches - MaxCandidatesShown} more" : "";
-            var candidates = $"{string.Join(", ", shown)}{more}";
+            var candidates = $"{string.Join(", ", listed)}{more}";
             problem = new ReferenceProblem(
                 $"dependency \"{reference}\" is ambiguous: it is the prefix of {matches} task ids in project \"{project}\" ({candidates}); write the full task id",
                 $"\"{reference}\" is ambiguous ({candidates})");

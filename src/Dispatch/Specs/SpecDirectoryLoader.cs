@@ -8,7 +8,7 @@ namespace Dispatch.Specs;
 /// are not specs and are skipped silently, as are hidden files and folders
 /// (names starting with '.'). Files are read in ordinal order of their
 /// relative path, so "the second file" of a duplicate is well defined. Loading
-/// never throws for file-system problems; they become diagnostics.
+/// turns IOException and UnauthorizedAccessException into diagnostics instead of throwing.
 /// </summary>
 public static class SpecDirectoryLoader
 {
@@ -57,7 +57,7 @@ public static class SpecDirectoryLoader
     /// Loads every project under <paramref name="directory"/>: each immediate
     /// sub-folder is a project named after the folder unless its specs say
     /// otherwise. Spec files directly in <paramref name="directory"/> belong to
-    /// no project; they are reported as warnings and not read.
+    /// no project, so they are reported as warnings and not read.
     /// </summary>
     public static SpecLoadResult LoadAll(string directory)
     {
@@ -77,10 +77,7 @@ public static class SpecDirectoryLoader
                     "the file is not in a project folder, so it is not read: move it into a sub-folder named after its project"));
             }
 
-            var projectFolders = Directory.EnumerateDirectories(directory, "*", TopLevelOnly)
-                .Order(StringComparer.Ordinal)
-                .ToList();
-            foreach (var folder in projectFolders)
+            foreach (var folder in Directory.EnumerateDirectories(directory, "*", TopLevelOnly).ToList())
             {
                 var folderProject = FolderName(folder);
                 files.AddRange(FindSpecFiles(folder, Enumeration).Select(path => (path, folderProject)));
@@ -91,7 +88,10 @@ public static class SpecDirectoryLoader
             return new SpecLoadResult { Rejected = [UnreadableDirectory(directory, exception)], Warnings = warnings };
         }
 
-        return Load(files, projectOverride: null, warnings);
+        // Project folders were listed one by one, so sort again to read all files
+        // in the order of their path relative to the root.
+        var ordered = files.OrderBy(file => Path.GetRelativePath(directory, file.Path).Replace('\\', '/'), StringComparer.Ordinal);
+        return Load(ordered, projectOverride: null, warnings);
     }
 
     private static SpecLoadResult Load(IEnumerable<(string Path, string FolderProject)> files, string? projectOverride,
@@ -153,7 +153,7 @@ public static class SpecDirectoryLoader
     /// <summary>
     /// Lists the spec files under <paramref name="directory"/>, sorted by
     /// ordinal relative path. Symbolic links to folders are not followed, so a
-    /// link back to a parent cannot loop; links to files are read.
+    /// link back to a parent cannot loop. Links to files are read.
     /// </summary>
     private static List<string> FindSpecFiles(string directory, EnumerationOptions options)
     {

@@ -44,11 +44,11 @@ internal sealed class SpecFieldReader(string path, int yamlFirstLine)
     /// <summary>Records the standard "field "value" is not valid: fix" error for <paramref name="value"/>.</summary>
     public void Invalid(string field, YamlNode key, YamlNode value, string fix)
     {
-        var shown = YamlValues.Display(value);
-        Error(key, $"{field} \"{shown}\" is not valid: {fix}{YamlValues.PlaceholderHint(shown)}");
+        var displayed = YamlValues.Display(value);
+        Error(key, $"{field} \"{displayed}\" is not valid: {fix}{YamlValues.PlaceholderHint(displayed)}");
     }
 
-    /// <summary>Reads a single text value, trimmed; null when the value is empty or null.</summary>
+    /// <summary>Reads a single text value, trimmed, or null when the value is empty or null.</summary>
     public string? ReadText(string field, YamlNode key, YamlNode value, string fix)
     {
         if (YamlValues.IsNull(value))
@@ -66,7 +66,7 @@ internal sealed class SpecFieldReader(string path, int yamlFirstLine)
         return string.IsNullOrEmpty(text) ? null : text;
     }
 
-    /// <summary>Reads <c>priority</c>: a non-negative integer or a priority word; null when empty or invalid.</summary>
+    /// <summary>Reads <c>priority</c> as a non-negative integer or a priority word, or null when empty or invalid.</summary>
     public int? ReadPriority(YamlNode key, YamlNode value)
     {
         if (YamlValues.IsNull(value))
@@ -95,7 +95,7 @@ internal sealed class SpecFieldReader(string path, int yamlFirstLine)
         return null;
     }
 
-    /// <summary>Reads an integer in [<paramref name="minimum"/>, <paramref name="maximum"/>]; null when empty or invalid.</summary>
+    /// <summary>Reads an integer in [<paramref name="minimum"/>, <paramref name="maximum"/>], or null when empty or invalid.</summary>
     public int? ReadInteger(string field, YamlNode key, YamlNode value, int minimum, int maximum, string fix)
     {
         if (YamlValues.IsNull(value))
@@ -115,7 +115,7 @@ internal sealed class SpecFieldReader(string path, int yamlFirstLine)
         return null;
     }
 
-    /// <summary>Reads true/false/yes/no in any case; null when empty or invalid.</summary>
+    /// <summary>Reads true/false/yes/no in any case, or null when empty or invalid.</summary>
     public bool? ReadBoolean(string field, YamlNode key, YamlNode value)
     {
         if (YamlValues.IsNull(value))
@@ -140,8 +140,8 @@ internal sealed class SpecFieldReader(string path, int yamlFirstLine)
 
     /// <summary>
     /// Reads a list given as a flow list, a block list or one string. Items are
-    /// trimmed; empty items are dropped; items that are lists or mappings are
-    /// errors. Duplicates are kept here because they may differ only before
+    /// trimmed, empty items are dropped, and items that are lists or mappings
+    /// are errors. Duplicates are kept here because they may differ only before
     /// normalisation.
     /// </summary>
     public List<(string Text, YamlNode Node)> ReadList(string field, YamlNode key, YamlNode value, string fix)
@@ -167,8 +167,8 @@ internal sealed class SpecFieldReader(string path, int yamlFirstLine)
                         continue;
                     }
 
-                    var shown = YamlValues.Display(item);
-                    Error(item, $"{field} item \"{shown}\" is not valid: {fix}{YamlValues.PlaceholderHint(shown)}");
+                    var displayed = YamlValues.Display(item);
+                    Error(item, $"{field} item \"{displayed}\" is not valid: {fix}{YamlValues.PlaceholderHint(displayed)}");
                 }
 
                 break;

@@ -4,7 +4,7 @@ namespace Dispatch.Specs;
 
 /// <summary>
 /// The front-matter fields of one spec after validation. A field is null when
-/// it is absent or invalid; the reader's errors say which.
+/// it is absent or invalid, and the reader's errors record which.
 /// </summary>
 internal sealed class SpecFieldSet
 {

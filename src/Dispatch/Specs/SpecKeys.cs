@@ -52,7 +52,7 @@ public static class SpecKeys
     /// <summary>
     /// Returns the known key that <paramref name="key"/> most likely misspells,
     /// or null when it looks like a deliberate metadata key. Case, '-' and ' '
-    /// are ignored; otherwise a synonym table and an edit distance of 1 (for
+    /// are ignored. Beyond that, a synonym table and an edit distance of 1 (for
     /// keys up to 6 characters) or 2 decide.
     /// </summary>
     public static string? FindLikelyKey(string key)

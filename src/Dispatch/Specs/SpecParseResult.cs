@@ -11,7 +11,7 @@ public sealed record SpecParseResult
     /// <summary>The first error in line order, or null when the file is a valid spec.</summary>
     public SpecDiagnostic? Error { get; init; }
 
-    /// <summary>Every error found, in line order; <see cref="Error"/> is the first of them.</summary>
+    /// <summary>Every error found, in line order. <see cref="Error"/> is the first of them.</summary>
     public IReadOnlyList<SpecDiagnostic> Errors { get; init; } = [];
 
     public IReadOnlyList<SpecDiagnostic> Warnings { get; init; } = [];

@@ -9,7 +9,8 @@ namespace Dispatch.Specs;
 /// into a <see cref="TaskSpec"/>. It is tolerant where the meaning is clear
 /// (priority words, one string for a list, trailing spaces, BOM, CRLF) and
 /// rejects the file with one diagnostic per problem, each saying how to fix it,
-/// where it is not. Parsing never throws.
+/// where it is not. <see cref="Parse"/> returns any exception it catches as an
+/// error diagnostic instead of throwing.
 /// </summary>
 public static class SpecParser
 {

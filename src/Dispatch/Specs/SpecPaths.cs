@@ -8,7 +8,7 @@ namespace Dispatch.Specs;
 /// </summary>
 public static class SpecPaths
 {
-    /// <summary>The outcome of normalising one path: the path, or an error; plus an optional warning.</summary>
+    /// <summary>The outcome of normalising one path: the path or an error, and an optional warning.</summary>
     public readonly record struct Result(string? Path, string? Error, string? Warning);
 
     private const string Fix = "list paths relative to the repository root, such as \"src/app.py\"";

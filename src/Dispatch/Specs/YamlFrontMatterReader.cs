@@ -32,9 +32,15 @@ internal static class YamlFrontMatterReader
             stream.Load(parser);
             return stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
         }
-        catch (NestingTooDeepException exception)
+        catch (RejectedYamlException exception)
         {
-            error = ((int)exception.Start.Line, $"{exception.Message}: flatten the value");
+            error = ((int)exception.Start.Line, exception.Message);
+        }
+        catch (AnchorNotFoundException exception)
+        {
+            // The exception's own mark points at the document start, so the line
+            // comes from the tracking parser.
+            error = (parser.FirstUndefinedAliasLine ?? parser.LastLine, $"the front-matter is not valid YAML ({exception.Message.TrimEnd('.')}): define the anchor (&name) before the alias (*name), or quote a value that starts with *");
         }
         catch (YamlException exception) when (exception.Message.StartsWith("Duplicate key", StringComparison.Ordinal))
         {
@@ -59,12 +65,23 @@ internal static class YamlFrontMatterReader
         return null;
     }
 
-    /// <summary>Records the position of the last event and rejects nesting deeper than <see cref="MaxDepth"/>.</summary>
+    /// <summary>
+    /// Passes parser events through while recording the line of the last event
+    /// and of the first alias without an anchor. It rejects what the node tree
+    /// cannot hold safely: nesting deeper than <see cref="MaxDepth"/>, keys that
+    /// are lists, mappings or aliases, and an alias inside the node it refers
+    /// to. YamlDotNet 18.1.0 hashes complex keys recursively, so a self-referring
+    /// key overflows the stack.
+    /// </summary>
     private sealed class TrackingParser(IParser inner) : IParser
     {
-        private int depth;
+        private readonly HashSet<string> definedAnchors = new(StringComparer.Ordinal);
+        private readonly HashSet<string> openAnchors = new(StringComparer.Ordinal);
+        private readonly Stack<Collection> collections = new();
 
         public int LastLine { get; private set; } = 1;
+
+        public int? FirstUndefinedAliasLine { get; private set; }
 
         public ParsingEvent? Current => inner.Current;
 
@@ -80,23 +97,93 @@ internal static class YamlFrontMatterReader
             LastLine = (int)Math.Max(1, current.Start.Line);
             switch (current)
             {
-                case MappingStart or SequenceStart:
-                    depth++;
-                    if (depth > MaxDepth)
+                case Scalar or AnchorAlias or SequenceStart or MappingStart:
+                    StartNode(current);
+                    break;
+                case SequenceEnd or MappingEnd:
+                    var closed = collections.Pop();
+                    if (closed.Anchor is not null)
                     {
-                        throw new NestingTooDeepException(current.Start, current.End);
+                        openAnchors.Remove(closed.Anchor);
                     }
 
-                    break;
-                case MappingEnd or SequenceEnd:
-                    depth--;
+                    CompleteNode();
                     break;
             }
 
             return moved;
         }
+
+        private void StartNode(ParsingEvent current)
+        {
+            var isKey = collections.TryPeek(out var parent) && parent.IsMapping && parent.ExpectsKey;
+            if (isKey && current is not Scalar)
+            {
+                throw new RejectedYamlException(current,
+                    "a front-matter key is a list, mapping or alias: write each key as plain text, such as \"task_id:\"");
+            }
+
+            if (current is AnchorAlias alias)
+            {
+                var name = alias.Value.Value;
+                if (openAnchors.Contains(name))
+                {
+                    throw new RejectedYamlException(current,
+                        $"the alias *{name} is inside the value it refers to, which makes the value infinite: remove the alias");
+                }
+
+                if (!definedAnchors.Contains(name))
+                {
+                    FirstUndefinedAliasLine ??= LastLine;
+                }
+            }
+
+            var anchor = current is NodeEvent { Anchor.IsEmpty: false } node ? node.Anchor.Value : null;
+            if (anchor is not null)
+            {
+                definedAnchors.Add(anchor);
+            }
+
+            if (current is Scalar or AnchorAlias)
+            {
+                CompleteNode();
+                return;
+            }
+
+            if (collections.Count >= MaxDepth)
+            {
+                throw new RejectedYamlException(current,
+                    $"lists and mappings are nested more than {MaxDepth} levels deep: flatten the value");
+            }
+
+            if (anchor is not null)
+            {
+                openAnchors.Add(anchor);
+            }
+
+            collections.Push(new Collection(current is MappingStart, anchor));
+        }
+
+        /// <summary>Moves the enclosing mapping from key to value or from value to the next key.</summary>
+        private void CompleteNode()
+        {
+            if (collections.TryPeek(out var parent) && parent.IsMapping)
+            {
+                parent.ExpectsKey = !parent.ExpectsKey;
+            }
+        }
+
+        private sealed class Collection(bool isMapping, string? anchor)
+        {
+            public bool IsMapping { get; } = isMapping;
+
+            public string? Anchor { get; } = anchor;
+
+            public bool ExpectsKey { get; set; } = true;
+        }
     }
 
-    private sealed class NestingTooDeepException(Mark start, Mark end)
-        : YamlException(start, end, $"lists and mappings are nested more than {MaxDepth} levels deep");
+    /// <summary>A front-matter construct rejected before YamlDotNet builds nodes from it; the message is the full diagnostic.</summary>
+    private sealed class RejectedYamlException(ParsingEvent at, string message)
+        : YamlException(at.Start, at.End, message);
 }

@@ -67,6 +67,7 @@ public sealed partial class SqlStore
             WHERE t.state = 'pending'
               AND (t.not_before IS NULL OR t.not_before <= {dialect.Now})
               {executorFilter}
+              AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.name = @node AND n.state = 'quarantined')
               AND NOT {DependenciesUnfinished}
               AND NOT {LockConflict}
               AND NOT {ExclusiveConflict}
@@ -78,7 +79,7 @@ public sealed partial class SqlStore
         var claimed = await WriteAsync(async (connection, transaction) =>
         {
             var candidates = await connection.QueryAsync<Candidate>(new CommandDefinition(
-                candidateSql, Parameters(new { executors = request.Executors.ToArray() }), transaction, cancellationToken: cancellationToken));
+                candidateSql, Parameters(new { executors = request.Executors.ToArray(), node = request.Node }), transaction, cancellationToken: cancellationToken));
             foreach (var candidate in candidates)
             {
                 var row = await TryClaimAsync(connection, transaction, candidate, request, cancellationToken);

@@ -67,6 +67,10 @@ public sealed partial class SqlStore
             }
 
             var (blocked, unblocked) = await ResolveDependenciesAsync(connection, transaction, cancellationToken);
+            if (imported + updated + unblocked > 0)
+            {
+                await dialect.NotifyAsync(connection, transaction, WakeChannel, cancellationToken);
+            }
             return new ImportSummary
             {
                 Imported = imported,
@@ -207,8 +211,9 @@ public sealed partial class SqlStore
             {
                 blocked += await SetGraphBlockAsync(connection, transaction, task, reason, cancellationToken);
             }
-            else if (reason is not null && task.BlockedKind == BlockedKinds.Graph && task.BlockedReason != reason)
+            else if (reason is not null && (task.BlockedKind != BlockedKinds.Graph || task.BlockedReason != reason))
             {
+                // A graph fault outranks a dependency-state block: it must not be cleared when that dependency recovers.
                 await SetGraphBlockAsync(connection, transaction, task, reason, cancellationToken);
             }
             else if (reason is null && task.State == TaskStates.Blocked && task.BlockedKind == BlockedKinds.Graph)

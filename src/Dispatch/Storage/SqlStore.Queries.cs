@@ -20,6 +20,12 @@ public sealed partial class SqlStore
             """,
             new { project }, cancellationToken: cancellationToken))).ToList(), cancellationToken);
 
+    /// <summary>Counts pending tasks waiting for a retry time (<c>not_before</c>) still in the future.</summary>
+    public Task<long> CountDeferredAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(connection => connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"SELECT COUNT(*) FROM tasks WHERE state = 'pending' AND not_before > {dialect.Now}",
+            Parameters(), cancellationToken: cancellationToken)), cancellationToken);
+
     public Task<IReadOnlyList<TaskRow>> ListTasksAsync(string? project, CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyList<TaskRow>>(async connection => (await connection.QueryAsync<TaskRow>(new CommandDefinition(
             $"SELECT {TaskColumns} FROM tasks WHERE (@project IS NULL OR project = @project) ORDER BY project, priority, task_id",

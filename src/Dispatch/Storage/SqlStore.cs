@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using Dapper;
+using Dispatch.Scheduling;
 using Dispatch.Storage.Postgres;
 using Dispatch.Storage.Sqlite;
 
@@ -112,6 +113,10 @@ public sealed partial class SqlStore : IDispatchStore
     }
 
     private void OnTaskReleased() => TaskReleased?.Invoke();
+
+    /// <summary>Returns a service that turns NOTIFYs from other processes into wake-ups, or null on SQLite (one machine, in-process signals).</summary>
+    public Microsoft.Extensions.Hosting.IHostedService? CreateWakeListener(WakeSignal wake, Microsoft.Extensions.Logging.ILogger logger) =>
+        dialect is PostgresDialect postgres ? new PostgresWakeListener(postgres.DataSource, WakeChannel, wake, logger) : null;
 
     public async ValueTask DisposeAsync()
     {

@@ -23,4 +23,7 @@ public static class BlockedKinds
 {
     /// <summary>The dependency graph itself: an unknown or ambiguous reference, a cycle, or a blocked dependency.</summary>
     public const string Graph = "graph";
+
+    /// <summary>A dependency is dead-lettered, cancelled or itself blocked; set and cleared by the guardian.</summary>
+    public const string Dependency = "dependency";
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dispatch.Executors;
+using Dispatch.Health;
 using Dispatch.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,7 @@ namespace Dispatch.Workers;
 /// heartbeats the lease while it runs, and writes the result fenced on the
 /// lease. A lost lease kills the executor and discards its result.
 /// </summary>
-public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings settings, TimeProvider clock, ILogger logger)
+public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings settings, TimeProvider clock, ILogger logger, DispatchMetrics? metrics = null)
 {
     /// <summary>How long the final result write may take; it does not use the stopping token, so shutdown cannot lose it.</summary>
     private static readonly TimeSpan ResultWriteTimeout = TimeSpan.FromSeconds(30);
@@ -18,12 +19,7 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
     public async Task RunAsync(ClaimedTask claimed, CancellationToken abort)
     {
         var lease = claimed.Lease;
-        using var scope = logger.BeginScope(new Dictionary<string, object>
-        {
-            ["TaskId"] = lease.Key.TaskId,
-            ["Project"] = lease.Key.Project,
-            ["Attempt"] = lease.Attempt,
-        });
+        using var scope = logger.BeginScope("task {TaskKey} attempt {Attempt}", lease.Key.ToString(), lease.Attempt);
 
         try
         {
@@ -67,6 +63,7 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
         using var stopHeartbeat = new CancellationTokenSource();
         var heartbeat = HeartbeatAsync(lease, leaseLost, stopHeartbeat.Token);
 
+        var runStarted = clock.GetTimestamp();
         var environment = BuildEnvironment(claimed, specFile, workDirectory, definition);
         var command = definition.Command.Select(part => Expand(part, claimed, specFile, workDirectory)).ToList();
         var outcome = await ExecutorProcess.RunAsync(
@@ -78,6 +75,7 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
 
         await stopHeartbeat.CancelAsync();
         await heartbeat;
+        var runDuration = clock.GetElapsedTime(runStarted);
 
         if (leaseLost.IsCancellationRequested)
         {
@@ -90,6 +88,7 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
             using var timeout = new CancellationTokenSource(ResultWriteTimeout);
             var released = await store.ReleaseAsync(lease, "worker stopping: run interrupted and handed back", timeout.Token);
             LogAttemptReleased(lease.Key.ToString(), lease.Attempt, released);
+            metrics?.CountTransition("released");
             return;
         }
 
@@ -100,6 +99,7 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
             { ExitCode: 0 } => new RunResult(true, 0, null, logPath),
             _ => new RunResult(false, outcome.ExitCode, $"executor exited with code {outcome.ExitCode}", logPath),
         };
+        metrics?.ObserveRun(result.Succeeded ? "completed" : "failed", runDuration);
         await FinishAsync(lease, result);
     }
 
@@ -113,10 +113,12 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
         }
         else if (result.Succeeded)
         {
+            metrics?.CountTransition("completed");
             LogAttemptCompleted(lease.Key.ToString(), lease.Attempt);
         }
         else
         {
+            metrics?.CountTransition("failed");
             LogAttemptFailed(lease.Key.ToString(), lease.Attempt, result.Error ?? "unknown error");
         }
     }

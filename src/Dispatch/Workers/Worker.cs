@@ -1,3 +1,4 @@
+using Dispatch.Health;
 using Dispatch.Scheduling;
 using Dispatch.Storage;
 using Microsoft.Extensions.Logging;
@@ -19,8 +20,9 @@ public sealed partial class Worker
     private readonly ILogger logger;
     private readonly AttemptRunner runner;
     private readonly List<Task> running = [];
+    private readonly DispatchMetrics? metrics;
 
-    public Worker(IDispatchStore store, WorkerSettings settings, WakeSignal wake, TimeProvider clock, ILogger logger)
+    public Worker(IDispatchStore store, WorkerSettings settings, WakeSignal wake, TimeProvider clock, ILogger logger, DispatchMetrics? metrics = null)
     {
         this.store = store;
         this.settings = settings;
@@ -28,7 +30,8 @@ public sealed partial class Worker
         this.clock = clock;
         this.logger = logger;
         WorkerId = WorkerIdentity.Create(settings.Node);
-        runner = new AttemptRunner(store, settings, clock, logger);
+        this.metrics = metrics;
+        runner = new AttemptRunner(store, settings, clock, logger, metrics);
     }
 
     public string WorkerId { get; }
@@ -123,7 +126,15 @@ public sealed partial class Worker
     {
         try
         {
-            return await store.ClaimAsync(request, cancellationToken);
+            var started = clock.GetTimestamp();
+            var claimed = await store.ClaimAsync(request, cancellationToken);
+            metrics?.ObserveClaim(clock.GetElapsedTime(started));
+            if (claimed is not null)
+            {
+                metrics?.CountTransition("claimed");
+            }
+
+            return claimed;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

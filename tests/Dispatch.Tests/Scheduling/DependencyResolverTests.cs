@@ -100,6 +100,18 @@ public class DependencyResolverTests
     }
 
     [Fact]
+    public void Resolve_SeveralProblems()
+    {
+        var result = Resolve("p/A: B02, S07, x/C, B", "p/B", "p/S07-a", "p/S07-b");
+
+        Assert.Equal(
+            "3 dependencies cannot be resolved: \"B02\" matches no task id; \"S07\" is ambiguous (\"S07-a\", \"S07-b\"); \"x/C\" names project \"x\", which has no tasks. "
+            + "Write each as a full task id or project/task_id, or import the specs that define them",
+            result[Key("p/A")].BlockedReason);
+        Assert.Equal([Key("p/B")], result[Key("p/A")].Dependencies);
+    }
+
+    [Fact]
     public void Resolve_UnknownProject()
     {
         var reason = Resolve("p/A: nowhere/B")[Key("p/A")].BlockedReason;

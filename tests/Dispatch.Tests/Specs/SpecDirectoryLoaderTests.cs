@@ -192,6 +192,19 @@ public sealed class SpecDirectoryLoaderTests : IDisposable
     }
 
     [Fact]
+    public void LoadAll_DuplicateByRelativePath()
+    {
+        var later = Write("alpha/a.md", Spec("A", "project: shared\n"));
+        var earlier = Write("alpha-b/a.md", Spec("A", "project: shared\n"));
+
+        var result = SpecDirectoryLoader.LoadAll(root);
+
+        // "alpha-b/a.md" sorts first because '-' comes before '/' in ordinal order.
+        Assert.Equal(earlier, Assert.Single(result.Specs).SourcePath);
+        Assert.Equal(later, Assert.Single(result.Rejected).Path);
+    }
+
+    [Fact]
     public void LoadAll_MissingDirectory()
     {
         var result = SpecDirectoryLoader.LoadAll(Path.Combine(root, "nowhere"));

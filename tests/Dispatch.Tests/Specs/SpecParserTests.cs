@@ -586,6 +586,48 @@ public class SpecParserTests
     }
 
     [Fact]
+    public void InvalidYaml_UndefinedAlias()
+    {
+        var result = Parse("---\ntask_id: T01\nproject: demo\nnote: *missing\n---\nBody\n");
+
+        Assert.Equal(4, result.Error!.Line);
+        Assert.Contains("define the anchor", result.Error.Message);
+    }
+
+    [Theory]
+    [InlineData("meta: &self [1, *self]")]
+    [InlineData("meta: &self {a: *self}")]
+    [InlineData("depends_on: &self [*self]")]
+    public void InvalidYaml_SelfReferringAlias(string field)
+    {
+        var result = Parse($"---\ntask_id: T01\n{field}\n---\nBody\n");
+
+        Assert.Contains("is inside the value it refers to", result.Error!.Message);
+        Assert.Equal(3, result.Error.Line);
+    }
+
+    [Theory]
+    [InlineData("? &key [*key]\n: value")]
+    [InlineData("? [a, b]\n: value")]
+    [InlineData("meta: {[a]: b}")]
+    [InlineData("name: &n x\n*n : y")]
+    public void InvalidYaml_ComplexKey(string field)
+    {
+        var result = Parse($"---\ntask_id: T01\n{field}\n---\nBody\n");
+
+        Assert.StartsWith("a front-matter key is a list, mapping or alias", result.Error!.Message);
+    }
+
+    [Fact]
+    public void Yaml_AliasOfEarlierValue()
+    {
+        var spec = ParseValid("modifies: &paths [src/a.py, src/b.py]\nreview_paths: *paths");
+
+        Assert.Equal(["src/a.py", "src/b.py"], spec.Modifies);
+        Assert.Equal("[\"src/a.py\",\"src/b.py\"]", spec.Metadata["review_paths"]);
+    }
+
+    [Fact]
     public void InvalidYaml_DeepNesting()
     {
         var nested = new string('[', 5000) + new string(']', 5000);

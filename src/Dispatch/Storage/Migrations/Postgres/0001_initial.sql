@@ -92,6 +92,10 @@ CREATE TABLE nodes (
     version       TEXT        NOT NULL,
     worker_id     TEXT,
     running_count INTEGER     NOT NULL DEFAULT 0,
+    quarantined_at TIMESTAMPTZ,
+    quarantine_reason TEXT,
+    -- failures before this time no longer count towards quarantine
+    failures_reset_at TIMESTAMPTZ,
     started_at    TIMESTAMPTZ NOT NULL,
     heartbeat_at  TIMESTAMPTZ NOT NULL
 );

@@ -82,6 +82,10 @@ CREATE TABLE nodes (
     version       TEXT    NOT NULL,
     worker_id     TEXT,
     running_count INTEGER NOT NULL DEFAULT 0,
+    quarantined_at INTEGER,
+    quarantine_reason TEXT,
+    -- failures before this time no longer count towards quarantine
+    failures_reset_at INTEGER,
     started_at    INTEGER NOT NULL,
     heartbeat_at  INTEGER NOT NULL
 );
