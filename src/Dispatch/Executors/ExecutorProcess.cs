@@ -23,10 +23,29 @@ public sealed record ProcessOutcome(int? ExitCode, bool TimedOut, bool Aborted, 
 /// </summary>
 public static class ExecutorProcess
 {
+    /// <summary>
+    /// Runs the executor under a guard that kills the whole process group when
+    /// the worker process disappears (SIGKILL, a crash), so an orphaned run can
+    /// never overlap the attempt that replaces it after lease expiry. The guard
+    /// polls every half second, well inside any lease. The explicit <c>&lt;&amp;0</c>
+    /// keeps the prompt on standard input for the background command.
+    /// </summary>
+    private const string OrphanGuard = """
+        "$@" <&0 &
+        child=$!
+        ( while kill -0 "$DISPATCH_WORKER_PID" 2>/dev/null; do sleep 0.5; done; kill -KILL 0 ) &
+        guard=$!
+        wait "$child"
+        code=$?
+        kill "$guard" 2>/dev/null
+        exit "$code"
+        """;
+
     public static async Task<ProcessOutcome> RunAsync(ProcessLaunch launch, CancellationToken abort)
     {
         var startInfo = new ProcessStartInfo("setsid")
         {
+            ArgumentList = { "bash", "-c", OrphanGuard, "dispatch-run" },
             WorkingDirectory = launch.WorkingDirectory,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -43,6 +62,8 @@ public static class ExecutorProcess
             startInfo.Environment[name] = value;
         }
 
+        startInfo.Environment["DISPATCH_WORKER_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
         using var log = new CappedLog(launch.LogPath, launch.LogMaxBytes);
         using var process = new Process { StartInfo = startInfo };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) log.WriteLine(e.Data); };
@@ -54,12 +75,12 @@ public static class ExecutorProcess
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            log.WriteLine($"[dispatch: cannot start {launch.Command[0]}: {ex.Message}]");
-            return new ProcessOutcome(null, false, false, $"cannot start \"{launch.Command[0]}\": {ex.Message}");
+            log.WriteLine($"[dispatch: cannot start setsid and bash: {ex.Message}]");
+            return new ProcessOutcome(null, false, false, $"cannot start the executor (setsid and bash are required): {ex.Message}");
         }
 
-        // setsid execs the command in place (the child is not a group leader),
-        // so the process id is also the new process group id.
+        // setsid execs bash in place (the child is not a group leader), so the
+        // process id is also the id of the new process group the executor runs in.
         var groupId = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -232,7 +232,7 @@ public static class DependencyResolver
             {
                 if (!indexOf.TryAdd(ordered[node].Key, node))
                 {
-                    throw new ArgumentException($"task \"{ordered[node].Key}\" appears more than once; pass each task once", nameof(tasks));
+                    throw new ArgumentException($"task \"{ordered[node].Key}\" appears more than once: pass each task once", nameof(tasks));
                 }
             }
 

@@ -97,6 +97,7 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
             { StartError: string error } => new RunResult(false, null, error, logPath),
             { TimedOut: true } => new RunResult(false, outcome.ExitCode, $"timed out after {claimed.Timeout.TotalMinutes:0.#} min", logPath),
             { ExitCode: 0 } => new RunResult(true, 0, null, logPath),
+            { ExitCode: 127 } => new RunResult(false, 127, $"executor command \"{command[0]}\" not found (exit code 127): install it or fix Executors:{claimed.Executor}:Command", logPath),
             _ => new RunResult(false, outcome.ExitCode, $"executor exited with code {outcome.ExitCode}", logPath),
         };
         metrics?.ObserveRun(result.Succeeded ? "completed" : "failed", runDuration);

@@ -1,6 +1,6 @@
 using Dispatch.Storage;
 
-namespace Dispatch.Tests.System;
+namespace Dispatch.Tests.EndToEnd;
 
 /// <summary>
 /// Runs `dispatch up --demo` on the real spec corpus as a child process and

@@ -1,4 +1,4 @@
-namespace Dispatch.Tests.System;
+namespace Dispatch.Tests.EndToEnd;
 
 /// <summary>The journal checks must catch what they look for, or the corpus run proves nothing.</summary>
 public sealed class JournalTests

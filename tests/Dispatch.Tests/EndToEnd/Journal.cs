@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Dispatch.Tests.System;
+namespace Dispatch.Tests.EndToEnd;
 
 /// <summary>One run of the demo agent, from its `start` record to its `end` record (End null when it never ended).</summary>
 internal sealed record JournalRun(string Task, int Attempt, long Start, long? End, IReadOnlyList<string> Files, int? ExitCode)

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Dispatch.Tests.System;
+namespace Dispatch.Tests.EndToEnd;
 
 /// <summary>
 /// A store location for one test: a SQLite file in a temporary folder, or a
@@ -49,7 +49,7 @@ internal sealed class TestDatabase : IAsyncDisposable
     }
 
     private static string ToConnectionString(string url) =>
-        Storage.DatabaseTarget.Parse(url, "postgres").ConnectionString;
+        global::Dispatch.Storage.DatabaseTarget.Parse(url, "postgres").ConnectionString;
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,4 @@
-namespace Dispatch.Tests.System;
+namespace Dispatch.Tests.EndToEnd;
 
 /// <summary>Locates the repository (for the ./dispatch launcher) and the shared spec corpus from the test's output folder.</summary>
 internal static class RepositoryPaths
