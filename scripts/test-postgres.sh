@@ -5,6 +5,8 @@
 #
 #   scripts/test-postgres.sh start   prints the connection URI on stdout
 #   scripts/test-postgres.sh stop    stops the cluster and removes its directory
+#   scripts/test-postgres.sh halt    stops the server, keeping its data
+#   scripts/test-postgres.sh resume  starts a halted server again on the same port
 #
 # The cluster's directory is remembered in $STATE (default /tmp/dispatch-test-pg.state).
 set -euo pipefail
@@ -75,8 +77,28 @@ stop() {
     rm -rf "$dir" "$STATE"
 }
 
+# Stops the server but keeps its data, to test how clients behave while the database is down.
+halt() {
+    local bin dir
+    bin="$(sed -n 1p "$STATE")"
+    dir="$(sed -n 2p "$STATE")"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+}
+
+# Starts a halted server again on the same port.
+resume() {
+    local bin dir port
+    bin="$(sed -n 1p "$STATE")"
+    dir="$(sed -n 2p "$STATE")"
+    port="$(sed -n 3p "$STATE")"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
-    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+    halt) halt ;;
+    resume) resume ;;
+    *) echo "usage: $0 start|stop|halt|resume" >&2; exit 2 ;;
 esac

@@ -180,12 +180,15 @@ public sealed record DatabaseTarget(DatabaseBackend Backend, string ConnectionSt
         return builder;
     }
 
-    /// <summary>Masks the password of a PostgreSQL URI or key/value string so the result can be logged.</summary>
+    /// <summary>Masks the password of a URI or key/value string so the result can be logged.</summary>
     public static string MaskForDisplay(string value)
     {
-        if (IsPostgresUri(value))
+        // Any scheme, not only postgresql://: a URL meant for another database also ends up in error messages.
+        var scheme = System.Text.RegularExpressions.Regex.Match(value, "^[A-Za-z][A-Za-z0-9+.-]*://");
+        if (scheme.Success)
         {
-            var schemeEnd = value.IndexOf("://", StringComparison.Ordinal) + 3;
+            var schemeEnd = scheme.Length;
+            var masked = value;
             var at = value.LastIndexOf('@');
             if (at > schemeEnd)
             {
@@ -193,11 +196,12 @@ public sealed record DatabaseTarget(DatabaseBackend Backend, string ConnectionSt
                 var colon = userInfo.IndexOf(':');
                 if (colon >= 0)
                 {
-                    return value[..(schemeEnd + colon + 1)] + "***" + value[at..];
+                    masked = value[..(schemeEnd + colon + 1)] + "***" + value[at..];
                 }
             }
 
-            return value;
+            // libpq URIs may also carry the password as a query parameter.
+            return System.Text.RegularExpressions.Regex.Replace(masked, @"(?i)([?&](?:password|pwd)=)[^&#]*", "$1***");
         }
 
         return System.Text.RegularExpressions.Regex.Replace(

@@ -34,8 +34,11 @@ public abstract class SqlDialect
     /// <summary>Row-locking clause appended to the claim candidate query.</summary>
     public abstract string ClaimLockClause { get; }
 
-    /// <summary>Serialises claims within one project for the rest of the transaction.</summary>
-    public abstract Task LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, CancellationToken cancellationToken);
+    /// <summary>
+    /// Serialises claims within one project for the rest of the transaction. With
+    /// <paramref name="wait"/> false it returns false at once when another transaction holds the lock.
+    /// </summary>
+    public abstract Task<bool> LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, bool wait, CancellationToken cancellationToken);
 
     /// <summary>Holds the migration lock around <paramref name="body"/>.</summary>
     public abstract Task<T> WithMigrationLockAsync<T>(DbConnection connection, Func<DbTransaction, Task<T>> body, CancellationToken cancellationToken);

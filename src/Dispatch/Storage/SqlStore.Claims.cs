@@ -80,9 +80,10 @@ public sealed partial class SqlStore
         {
             var candidates = await connection.QueryAsync<Candidate>(new CommandDefinition(
                 candidateSql, Parameters(new { executors = request.Executors.ToArray(), node = request.Node }), transaction, cancellationToken: cancellationToken));
+            var lockedProjects = new HashSet<string>(StringComparer.Ordinal);
             foreach (var candidate in candidates)
             {
-                var row = await TryClaimAsync(connection, transaction, candidate, request, cancellationToken);
+                var row = await TryClaimAsync(connection, transaction, candidate, request, lockedProjects, cancellationToken);
                 if (row is not null)
                 {
                     return row;
@@ -113,9 +114,22 @@ public sealed partial class SqlStore
     /// The re-check matters on PostgreSQL, where the candidate query ran before
     /// another transaction may have committed a conflicting claim.
     /// </summary>
-    private async Task<ClaimedRow?> TryClaimAsync(DbConnection connection, DbTransaction transaction, Candidate candidate, ClaimRequest request, CancellationToken cancellationToken)
+    private async Task<ClaimedRow?> TryClaimAsync(
+        DbConnection connection, DbTransaction transaction, Candidate candidate, ClaimRequest request,
+        HashSet<string> lockedProjects, CancellationToken cancellationToken)
     {
-        await dialect.LockProjectForClaimAsync(connection, transaction, candidate.Project, cancellationToken);
+        if (!lockedProjects.Contains(candidate.Project))
+        {
+            // The transaction waits only for its first project lock and merely tries later ones:
+            // waiting while it holds one could deadlock with a claim that holds this project and waits for that one.
+            var wait = lockedProjects.Count == 0;
+            if (!await dialect.LockProjectForClaimAsync(connection, transaction, candidate.Project, wait, cancellationToken))
+            {
+                return null;
+            }
+
+            lockedProjects.Add(candidate.Project);
+        }
 
         var claimSql = $"""
             UPDATE tasks SET state = 'claimed', attempt = attempt + 1, lease_owner = @owner, node = @node,

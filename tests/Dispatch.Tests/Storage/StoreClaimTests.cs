@@ -53,6 +53,28 @@ public sealed class StoreClaimTests : StoreTestBase
 
     [Theory]
     [MemberData(nameof(Backends))]
+    public async Task Claim_WaitsForNotBefore(string backend)
+    {
+        await using var db = await TestStore.CreateAsync(backend);
+        await db.ImportAsync(Spec("web", "flaky"));
+        var first = await db.ClaimRequiredAsync();
+        Assert.True(await db.Store.FinishAsync(first.Lease, new RunResult(false, 1, "exit code 1", null)));
+        var failed = Assert.Single(await db.Store.ListFailedTasksAsync(10));
+        var notBefore = TestStore.StartTime + TimeSpan.FromSeconds(30);
+
+        Assert.True(await db.Store.ScheduleRetryAsync(failed, notBefore));
+
+        Assert.Equal(notBefore, (await db.GetTaskAsync(first.Lease.Key)).NotBefore);
+        db.Clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.Null(await db.ClaimAsync());
+        db.Clock.Advance(TimeSpan.FromSeconds(1));
+        var second = await db.ClaimRequiredAsync();
+        Assert.Equal(2, second.Lease.Attempt);
+        Assert.Null((await db.GetTaskAsync(first.Lease.Key)).NotBefore);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
     public async Task Claim_ExclusiveWaitsForIdleProject(string backend)
     {
         await using var db = await TestStore.CreateAsync(backend);

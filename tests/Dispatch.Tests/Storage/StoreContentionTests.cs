@@ -18,6 +18,13 @@ public sealed class StoreContentionTests : StoreTestBase
     /// <summary>How long an idle worker waits for another worker's finish before it tries to claim again anyway.</summary>
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// The longest a worker holds a task while it waits for another worker's claim.
+    /// Without the wait, SQLite's busy handler lets the worker that holds the write
+    /// lock run its whole cycle while the others back off, and claims rarely overlap.
+    /// </summary>
+    private static readonly TimeSpan MaxHold = TimeSpan.FromMilliseconds(50);
+
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(3);
 
     /// <summary>
@@ -92,7 +99,8 @@ public sealed class StoreContentionTests : StoreTestBase
     }
 
     /// <summary>
-    /// Claims, starts, heartbeats and completes tasks until all are finished. Even
+    /// Claims, starts, heartbeats and completes tasks until all are finished, holding
+    /// each task until another worker claims one or <see cref="MaxHold"/> passes. Even
     /// workers name their executors and odd ones take any, so both claim filters run.
     /// A worker that finds nothing waits for the next finish, or for <see cref="IdlePoll"/>
     /// because a claim that skipped rows locked by a claim that then took nothing gets no finish signal.
@@ -116,7 +124,7 @@ public sealed class StoreContentionTests : StoreTestBase
                     continue;
                 }
 
-                ledger.OnClaimed(owner, claimed);
+                var nextClaim = ledger.OnClaimed(owner, claimed);
                 if (!await store.MarkRunningAsync(claimed.Lease, null))
                 {
                     ledger.OnRejectedWrite(owner, claimed, "MarkRunningAsync");
@@ -127,6 +135,7 @@ public sealed class StoreContentionTests : StoreTestBase
                     ledger.OnRejectedWrite(owner, claimed, "HeartbeatAsync");
                 }
 
+                await Task.WhenAny(nextClaim, Task.Delay(MaxHold, stop.Token));
                 ledger.OnFinishing(owner, claimed);
                 var finished = await store.FinishAsync(claimed.Lease, new RunResult(true, 0, null, null));
                 if (!finished)
@@ -169,6 +178,7 @@ public sealed class StoreContentionTests : StoreTestBase
         private readonly HashSet<TaskKey> finishing = [];
 
         private TaskCompletionSource nextFinish = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource nextClaim = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long sequence;
         private int finishedCount;
 
@@ -205,9 +215,12 @@ public sealed class StoreContentionTests : StoreTestBase
             }
         }
 
-        public void OnClaimed(string owner, ClaimedTask claimed)
+        /// <summary>Checks and records a claim; returns a task that completes at the next claim by any worker.</summary>
+        public Task OnClaimed(string owner, ClaimedTask claimed)
         {
             var key = claimed.Lease.Key;
+            TaskCompletionSource previousClaim;
+            Task followingClaim;
             lock (gate)
             {
                 if (held.TryGetValue(key, out var holder))
@@ -227,7 +240,14 @@ public sealed class StoreContentionTests : StoreTestBase
 
                 held[key] = (owner, ++sequence);
                 MaxHeld = Math.Max(MaxHeld, held.Count);
+
+                previousClaim = nextClaim;
+                nextClaim = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                followingClaim = nextClaim.Task;
             }
+
+            previousClaim.SetResult();
+            return followingClaim;
         }
 
         public void OnFinishing(string owner, ClaimedTask claimed)

@@ -61,10 +61,20 @@ public sealed class PostgresDialect : SqlDialect, IAsyncDisposable
 
     public override string ClaimLockClause => "FOR UPDATE OF t SKIP LOCKED";
 
-    public override Task LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(
+    public override async Task<bool> LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, bool wait, CancellationToken cancellationToken)
+    {
+        if (!wait)
+        {
+            return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT pg_try_advisory_xact_lock(hashtext('dispatch-claim:' || @project))",
+                new { project }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
             "SELECT pg_advisory_xact_lock(hashtext('dispatch-claim:' || @project))",
             new { project }, transaction, cancellationToken: cancellationToken));
+        return true;
+    }
 
     public override async Task<T> WithMigrationLockAsync<T>(DbConnection connection, Func<DbTransaction, Task<T>> body, CancellationToken cancellationToken)
     {

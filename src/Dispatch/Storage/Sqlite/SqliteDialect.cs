@@ -53,8 +53,9 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
 
     public override string ClaimLockClause => "";
 
-    public override Task LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
+    /// <summary>Always succeeds: the IMMEDIATE write transaction already serialises every claim.</summary>
+    public override Task<bool> LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, bool wait, CancellationToken cancellationToken) =>
+        Task.FromResult(true);
 
     public override async Task<T> WithMigrationLockAsync<T>(DbConnection connection, Func<DbTransaction, Task<T>> body, CancellationToken cancellationToken)
     {
