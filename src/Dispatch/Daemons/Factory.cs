@@ -91,12 +91,25 @@ public sealed partial class Factory : DaemonLoop
         return result;
     }
 
+    /// <summary>
+    /// The files the fingerprint covers: <c>*.md</c> in any case, hidden files and folders skipped and
+    /// unreadable folders ignored, as <see cref="SpecDirectoryLoader"/> does. A case-sensitive match
+    /// would miss a new <c>X.MD</c> that the loader reads.
+    /// </summary>
+    private static readonly EnumerationOptions SpecFiles = new()
+    {
+        RecurseSubdirectories = true,
+        MatchCasing = MatchCasing.CaseInsensitive,
+        IgnoreInaccessible = true,
+        AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+    };
+
     /// <summary>Summarises the folder's files (path, size, modification time) so an unchanged folder skips the import.</summary>
     private static string Fingerprint(string directory)
     {
         var hash = new HashCode();
         var count = 0;
-        foreach (var file in Directory.EnumerateFiles(directory, "*.md", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in Directory.EnumerateFiles(directory, "*.md", SpecFiles).Order(StringComparer.Ordinal))
         {
             var info = new FileInfo(file);
             hash.Add(file);

@@ -69,6 +69,7 @@ public sealed class FactoryTests : StoreTestBase, IDisposable
         WriteSpec("shop-api/B02-orders.MD", SpecText("B02-orders"));
         var result = await factory.RunOnceAsync(CancellationToken.None);
 
+        Assert.Equal("DEBUG", result.ToString());
         Assert.Equal(1, result["imported"]);
         Assert.Equal(TaskStates.Pending, (await db.GetTaskAsync("shop-api", "B02-orders")).State);
     }
