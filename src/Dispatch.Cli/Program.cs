@@ -49,6 +49,7 @@ public static class Program
                      OperatorCommands.Cancel(context),
                      DatabaseCommands.Migrate(context),
                      DatabaseCommands.Schema(context),
+                     DatabaseCommands.ImportSqlite(context),
                      DatabaseCommands.Version(context),
                  })
         {

@@ -39,6 +39,43 @@ internal static class DatabaseCommands
         return command;
     }
 
+    public static Command ImportSqlite(CliContext context)
+    {
+        var from = new Option<string>("--from") { Description = "The SQLite store to copy (a dispatch.db file)", Required = true };
+        var json = ImportCommands.JsonOption();
+        var command = new Command("import-sqlite", "Copy a SQLite store into the PostgreSQL store of DISPATCH_DB_URL; a second run copies nothing") { from, json };
+        command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
+        {
+            await using var store = SqlStore.Create(context.DatabaseTarget());
+            var copies = await SqliteImporter.CopyAsync(parse.GetValue(from)!, store, cancellationToken);
+            if (parse.GetValue(json))
+            {
+                Output.JsonOutput.Write(context.Out, copies);
+            }
+            else
+            {
+                var table = new Output.Table("TABLE", "IN SQLITE", "COPIED", "VERIFIED IN POSTGRESQL");
+                foreach (var copy in copies)
+                {
+                    table.Add(copy.Table, copy.Source.ToString(), copy.Copied.ToString(), copy.Verified.ToString());
+                }
+
+                table.Write(context.Out);
+            }
+
+            var missing = copies.Where(c => c.Verified != c.Source).ToList();
+            if (missing.Count > 0)
+            {
+                throw new CliException("some rows are not in PostgreSQL after the copy: " +
+                    string.Join(", ", missing.Select(m => $"{m.Table} {m.Verified}/{m.Source}")));
+            }
+
+            context.Out.WriteLine($"copied {copies.Sum(c => c.Copied)} rows into {store.Target.Display}; every source row verified");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
     public static Command Version(CliContext context)
     {
         var command = new Command("version", "Print the dispatch version");

@@ -183,7 +183,7 @@ public sealed record DatabaseTarget(DatabaseBackend Backend, string ConnectionSt
     /// <summary>Masks the password of a URI or key/value string so the result can be logged.</summary>
     public static string MaskForDisplay(string value)
     {
-        // Any scheme, not only postgresql://: a URL meant for another database also ends up in error messages.
+        // Any scheme is masked, not only postgresql://, because a URL meant for another database also appears in error messages.
         var scheme = System.Text.RegularExpressions.Regex.Match(value, "^[A-Za-z][A-Za-z0-9+.-]*://");
         if (scheme.Success)
         {

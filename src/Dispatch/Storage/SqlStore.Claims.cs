@@ -120,8 +120,8 @@ public sealed partial class SqlStore
     {
         if (!lockedProjects.Contains(candidate.Project))
         {
-            // The transaction waits only for its first project lock and merely tries later ones:
-            // waiting while it holds one could deadlock with a claim that holds this project and waits for that one.
+            // Waits only for the transaction's first project lock and only tries the later ones. Waiting while
+            // it already has a lock could deadlock with a claim that has this project locked and waits for ours.
             var wait = lockedProjects.Count == 0;
             if (!await dialect.LockProjectForClaimAsync(connection, transaction, candidate.Project, wait, cancellationToken))
             {

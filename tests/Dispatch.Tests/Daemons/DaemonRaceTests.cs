@@ -45,7 +45,7 @@ public sealed class DaemonRaceTests : StoreTestBase, IDisposable
             Assert.Equal(round < rounds ? taskCount : 0, results.Sum(r => r["retry_scheduled"]));
             Assert.Equal(round < rounds ? 0 : taskCount, results.Sum(r => r["deadlettered"]));
 
-            // Past the longest backoff of this round (30 s × 2^(round − 1) + 20 %).
+            // Move past the longest backoff of this round, 30 s × 2^(round − 1) plus 20 %.
             db.Clock.Advance(TimeSpan.FromMinutes(5));
         }
 
@@ -131,6 +131,52 @@ public sealed class DaemonRaceTests : StoreTestBase, IDisposable
         await TestDaemons.Reaper(db, dataDirectory).RunOnceAsync(CancellationToken.None);
         AssertOncePerAttempt(await TestDaemons.GetEventsOfTypeAsync(db, "retry_scheduled"), taskCount);
         Assert.Empty(await db.Store.ListLocksAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Reaper_StaleDecisionIsFenced(string backend)
+    {
+        await using var db = await TestStore.CreateAsync(backend);
+        await db.ImportAsync(Spec("web", "flaky"));
+        var first = await db.ClaimRequiredAsync("worker-1");
+        Assert.True(await TestDaemons.FailAsync(db, first.Lease));
+
+        // A slow replica read the failure of attempt 1, then another replica retried it and attempt 2 failed too.
+        var stale = Assert.Single(await db.Store.ListFailedTasksAsync(10));
+        Assert.Equal(1, (await TestDaemons.Reaper(db, dataDirectory).RunOnceAsync(CancellationToken.None))["retry_scheduled"]);
+        db.Clock.Advance(TimeSpan.FromMinutes(5));
+        var second = await db.ClaimRequiredAsync("worker-2");
+        Assert.True(await TestDaemons.FailAsync(db, second.Lease));
+
+        Assert.False(await db.Store.ScheduleRetryAsync(stale, db.Clock.GetUtcNow() + TimeSpan.FromHours(1)), "a retry decided for attempt 1 moved attempt 2");
+        Assert.False(await db.Store.DeadLetterAsync(stale), "a dead-letter decided for attempt 1 moved attempt 2");
+        var task = await db.GetTaskAsync(second.Lease.Key);
+        Assert.Equal(TaskStates.Failed, task.State);
+        Assert.Equal(2, task.Attempt);
+        Assert.Single(await TestDaemons.GetEventsOfTypeAsync(db, "retry_scheduled"));
+        Assert.Empty(await TestDaemons.GetEventsOfTypeAsync(db, "deadlettered"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Guardian_CompletedRunStaysCompleted(string backend)
+    {
+        await using var db = await TestStore.CreateAsync(backend);
+        await db.ImportAsync(Spec("web", "slow", modifies: ["src"]) with { TimeoutMinutes = 10 });
+        var claimed = await db.ClaimRequiredAsync();
+        Assert.True(await db.Store.MarkRunningAsync(claimed.Lease, null));
+
+        // The run is far past its timeout plus grace, but the worker's finish commits before the guardian looks.
+        db.Clock.Advance(TimeSpan.FromHours(1));
+        Assert.True(await db.CompleteAsync(claimed.Lease));
+        var result = await TestDaemons.Guardian(db, dataDirectory).RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(0, result["runs_overdue"]);
+        var task = await db.GetTaskAsync(claimed.Lease.Key);
+        Assert.Equal(TaskStates.Completed, task.State);
+        Assert.Null(task.LastError);
+        Assert.Empty(await TestDaemons.GetEventsOfTypeAsync(db, "run_overdue"));
     }
 
     /// <summary>Claims <paramref name="count"/> tasks with a short lease, one owner each, and checks that nothing else is claimable.</summary>

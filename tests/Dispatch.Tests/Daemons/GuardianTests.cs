@@ -107,7 +107,7 @@ public sealed class GuardianTests : StoreTestBase, IDisposable
         var blockedEvents = await TestDaemons.GetEventsOfTypeAsync(db, "blocked");
         Assert.Equal(["api", "client"], blockedEvents.Select(e => e.TaskId).Order(StringComparer.Ordinal));
 
-        // The operator's retry brings the dependency back; its dependents wait for the next pass.
+        // The operator's retry brings the dependency back, but its dependents wait for the next pass.
         Assert.Equal(OperatorOutcome.Done, await db.Store.RetryAsync(schema.Lease.TaskPk));
         Assert.Equal(TaskStates.Blocked, (await db.GetTaskAsync("web", "api")).State);
         var recovered = await guardian.RunOnceAsync(CancellationToken.None);
@@ -259,7 +259,7 @@ public sealed class GuardianTests : StoreTestBase, IDisposable
 
     /// <summary>
     /// Claims <paramref name="count"/> tasks as <paramref name="owner"/> and fails each, one second
-    /// apart, so the quarantine check, which orders attempts by finish time, sees them in this order.
+    /// apart, because the quarantine check orders attempts by finish time and equal times have no order.
     /// </summary>
     private static async Task FailOnNodeAsync(TestStore db, string owner, int count)
     {

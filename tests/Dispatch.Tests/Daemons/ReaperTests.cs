@@ -128,7 +128,7 @@ public sealed class ReaperTests : StoreTestBase, IDisposable
 
         Assert.Equal(attemptsUsed.Length, result["retry_scheduled"]);
 
-        // The reaper decides failed tasks in id order (equal updated_at), so the twin draws the same jitter for each.
+        // The reaper decides failed tasks with equal updated_at in id order, so the twin draws the same jitter for each.
         var twin = new Random(TestDaemons.JitterSeed);
         var now = db.Clock.GetUtcNow();
         var previousSeconds = 0.0;
@@ -164,7 +164,7 @@ public sealed class ReaperTests : StoreTestBase, IDisposable
             Spec("web", "rebased-spent") with { MaxRetries = 1 },
             Spec("web", "no-retries") with { MaxRetries = 0 });
 
-        // Attempts used = attempt - retry_base; the budget is max_retries + 1 attempts.
+        // Attempts used = attempt - retry_base, and the budget is max_retries + 1 attempts.
         await db.ExecuteSqlAsync("UPDATE tasks SET state = 'failed', attempt = 2, retry_base = 0 WHERE task_id = 'spent'");
         await db.ExecuteSqlAsync("UPDATE tasks SET state = 'failed', attempt = 1, retry_base = 0 WHERE task_id = 'one-left'");
         await db.ExecuteSqlAsync("UPDATE tasks SET state = 'failed', attempt = 5, retry_base = 4 WHERE task_id = 'rebased'");

@@ -8,22 +8,22 @@ namespace Dispatch.Tests.Daemons;
 /// <summary>
 /// Daemons built on a <see cref="TestStore"/>: its fake clock, a null logger
 /// and, for the reaper, a seeded random source, so each backoff is predictable.
-/// Tests call <see cref="DaemonLoop.RunOnceAsync"/> directly; the loops never start.
+/// Tests call <see cref="DaemonLoop.RunOnceAsync"/> directly, so the loops never start.
 /// </summary>
 internal static class TestDaemons
 {
-    /// <summary>The seed of the reaper's jitter; a <see cref="Random"/> with the same seed predicts every backoff.</summary>
+    /// <summary>The seed of the reaper's jitter. A <see cref="Random"/> with the same seed predicts every backoff.</summary>
     public const int JitterSeed = 20300101;
 
     public static DaemonOptions LoopOptions => new() { IntervalSeconds = 5, UnhealthyAfterSeconds = 60, StartJitterSeconds = 0 };
 
-    /// <summary>A reaper on <paramref name="store"/>, or on the fixture's own store when null.</summary>
+    /// <summary>Creates a reaper on <paramref name="store"/>, or on the fixture's own store when null.</summary>
     public static Reaper Reaper(TestStore db, string dataDirectory, SqlStore? store = null, ReaperOptions? options = null) =>
         new(store ?? db.Store, LoopOptions, options ?? new ReaperOptions(), dataDirectory, db.Clock, NullLogger.Instance,
             random: new Random(JitterSeed));
 
     /// <summary>
-    /// A guardian on <paramref name="store"/>, or on the fixture's own store when null. Without
+    /// Creates a guardian on <paramref name="store"/>, or on the fixture's own store when null. Without
     /// <paramref name="options"/> the free-disk threshold is 0, so the test machine's disk cannot change a result.
     /// </summary>
     public static Guardian Guardian(TestStore db, string dataDirectory, SqlStore? store = null, GuardianOptions? options = null) =>
@@ -40,7 +40,7 @@ internal static class TestDaemons
     public static async Task<List<EventRow>> GetEventsOfTypeAsync(TestStore db, string type) =>
         (await db.GetEventsAsync()).Where(e => e.Type == type).ToList();
 
-    /// <summary>Registers a node that offers <paramref name="executors"/> (default: the import default executor).</summary>
+    /// <summary>Registers a node that offers <paramref name="executors"/>, or the import's default executor when none are given.</summary>
     public static Task RegisterNodeAsync(TestStore db, string name, params string[] executors) =>
         db.Store.RegisterNodeAsync(new NodeRegistration(name, "worker-on-" + name, 2,
             executors.Length == 0 ? [TestStore.Defaults.Executor] : executors, "test"));

@@ -8,11 +8,11 @@ namespace Dispatch.Tests.Storage;
 
 public sealed class DatabaseTargetTests : StoreTestBase
 {
-    /// <summary>The password in every URL below; no error message may contain it.</summary>
+    /// <summary>The password in every URL below. No error message may contain it.</summary>
     private const string Password = "secret";
 
     /// <summary>(DISPATCH_DB_URL, DISPATCH_DB_BACKEND) pairs that Parse must reject when the backend is requested or inferred.</summary>
-    private static IEnumerable<(string Url, string? Backend)> BadSettings(string backend) => backend == TestStore.Sqlite
+    private static IEnumerable<(string? Url, string? Backend)> BadSettings(string backend) => backend == TestStore.Sqlite
         ?
         [
             ($"postgresql://alice:{Password}@db.example:5432/dispatch", TestStore.Sqlite),
@@ -25,7 +25,7 @@ public sealed class DatabaseTargetTests : StoreTestBase
         :
         [
             ("/var/lib/dispatch/dispatch.db", TestStore.Postgres),
-            (null!, TestStore.Postgres),
+            (null, TestStore.Postgres),
             ($"postgresql://alice:{Password}@db.example:99999/dispatch", TestStore.Postgres),
             ($"postgresql://alice:{Password}@/dispatch", null),
             ($"postgres://alice:{Password}@db.example:5432/dispatch?sslmode=sometimes", null),
@@ -39,8 +39,11 @@ public sealed class DatabaseTargetTests : StoreTestBase
     {
         foreach (var (url, requested) in BadSettings(backend))
         {
-            var error = Assert.Throws<DatabaseConfigurationException>(() => DatabaseTarget.Parse(url, requested));
-            Assert.DoesNotContain(Password, error.Message);
+            var error = Record.Exception(() => DatabaseTarget.Parse(url, requested));
+
+            Assert.True(error is DatabaseConfigurationException,
+                $"Parse(\"{url}\", \"{requested}\") threw {error?.GetType().Name ?? "nothing"} instead of DatabaseConfigurationException");
+            Assert.DoesNotContain(Password, error!.Message);
         }
     }
 
@@ -62,8 +65,8 @@ public sealed class DatabaseTargetTests : StoreTestBase
     [MemberData(nameof(Backends))]
     public async Task Migrate_UnreachableDatabase(string backend)
     {
-        // A PostgreSQL port that is bound but not listening refuses connections;
-        // a SQLite path below a regular file cannot be created.
+        // A PostgreSQL port that is bound but not listening refuses connections.
+        // A SQLite path below a regular file cannot be created.
         using var boundPort = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         boundPort.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var port = ((IPEndPoint)boundPort.LocalEndPoint!).Port;

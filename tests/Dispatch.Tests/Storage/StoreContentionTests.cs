@@ -19,9 +19,9 @@ public sealed class StoreContentionTests : StoreTestBase
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// The longest a worker holds a task while it waits for another worker's claim.
-    /// Without the wait, SQLite's busy handler lets the worker that holds the write
-    /// lock run its whole cycle while the others back off, and claims rarely overlap.
+    /// The maximum time a worker keeps a task while it waits for another worker's claim.
+    /// Without the wait, SQLite's busy handler lets the worker that has the write
+    /// lock run its whole cycle while the others back off, so claims rarely overlap.
     /// </summary>
     private static readonly TimeSpan MaxHold = TimeSpan.FromMilliseconds(50);
 
@@ -165,8 +165,8 @@ public sealed class StoreContentionTests : StoreTestBase
     /// <summary>
     /// The tasks the workers hold, checked under one lock. A task is added after
     /// ClaimAsync returns and removed before FinishAsync is called, so it is
-    /// recorded only while the database holds its lease and file locks: an
-    /// overlap seen here is an overlap in the database.
+    /// recorded only while the database has its lease and file locks, so an
+    /// overlap seen here is an overlap in the database too.
     /// </summary>
     private sealed class ClaimLedger
     {
@@ -174,7 +174,7 @@ public sealed class StoreContentionTests : StoreTestBase
         private readonly Dictionary<TaskKey, TaskSpec> specs;
         private readonly Dictionary<TaskKey, (string Owner, long Start)> held = [];
 
-        /// <summary>Tasks whose finish has been called; a dependent claimed before that was claimed too early.</summary>
+        /// <summary>Tasks whose finish has been called. A dependent claimed before its dependency is here was claimed too early.</summary>
         private readonly HashSet<TaskKey> finishing = [];
 
         private TaskCompletionSource nextFinish = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -215,7 +215,7 @@ public sealed class StoreContentionTests : StoreTestBase
             }
         }
 
-        /// <summary>Checks and records a claim; returns a task that completes at the next claim by any worker.</summary>
+        /// <summary>Checks and records a claim, and returns a task that completes at the next claim by any worker.</summary>
         public Task OnClaimed(string owner, ClaimedTask claimed)
         {
             var key = claimed.Lease.Key;

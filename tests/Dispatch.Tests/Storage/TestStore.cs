@@ -77,7 +77,7 @@ internal sealed class TestStore : IAsyncDisposable
         var target = DatabaseTarget.Parse(Path.Combine(directory, "dispatch.db"), null);
         return new TestStore(Sqlite, target, () =>
         {
-            // Pooled connections keep the file open; close them before deleting it.
+            // Pooled connections keep the file open, so close them before deleting it.
             SqliteConnection.ClearPool(new SqliteConnection(target.ConnectionString));
             Directory.Delete(directory, recursive: true);
             return Task.CompletedTask;
@@ -113,7 +113,7 @@ internal sealed class TestStore : IAsyncDisposable
         await connection.ExecuteAsync(sql);
     }
 
-    /// <summary>Opens another store on the same database, as another process would; it is disposed with this one.</summary>
+    /// <summary>Opens another store on the same database, as another process would. It is disposed with this one.</summary>
     public SqlStore OpenStore()
     {
         var store = SqlStore.Create(Target, Clock);
@@ -131,7 +131,7 @@ internal sealed class TestStore : IAsyncDisposable
     public Task<IReadOnlyList<EventRow>> GetEventsAsync(TaskKey? task = null) =>
         Store.GetEventsAsync(new EventQuery(task, Limit: 100_000));
 
-    /// <summary>A claim request from <paramref name="owner"/>; null <paramref name="executors"/> means any executor.</summary>
+    /// <summary>Builds a claim request from <paramref name="owner"/>. Null <paramref name="executors"/> means any executor.</summary>
     public static ClaimRequest Request(string owner, IReadOnlyList<string>? executors = null) =>
         new(owner, "node-" + owner, executors ?? [], AnyExecutor: executors is null, LeaseTtl);
 

@@ -53,7 +53,7 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
 
     public override string ClaimLockClause => "";
 
-    /// <summary>Always succeeds: the IMMEDIATE write transaction already serialises every claim.</summary>
+    /// <summary>Returns true at once, because the IMMEDIATE write transaction already serialises every claim.</summary>
     public override Task<bool> LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, bool wait, CancellationToken cancellationToken) =>
         Task.FromResult(true);
 
