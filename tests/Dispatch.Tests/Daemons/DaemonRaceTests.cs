@@ -71,31 +71,41 @@ public sealed class DaemonRaceTests : StoreTestBase, IDisposable
     {
         const int directCount = 30;
         const int transitiveCount = 10;
+        const int dependentCount = directCount + transitiveCount;
+        const int rounds = 3;
         await using var db = await TestStore.CreateAsync(backend);
         var direct = Enumerable.Range(0, directCount).Select(i => Spec("web", $"direct-{i:D2}", dependsOn: ["root"]));
         var transitive = Enumerable.Range(0, transitiveCount).Select(i => Spec("web", $"transitive-{i:D2}", dependsOn: [$"direct-{i:D2}"]));
         await db.ImportAsync([Spec("web", "root") with { MaxRetries = 0 }, .. direct, .. transitive]);
-        var root = await db.ClaimRequiredAsync();
-        Assert.True(await TestDaemons.FailAsync(db, root.Lease));
-        Assert.Equal(1, (await TestDaemons.Reaper(db, dataDirectory).RunOnceAsync(CancellationToken.None))["deadlettered"]);
-        var guardians = new[] { db.Store, db.OpenStore() }.Select(store => TestDaemons.Guardian(db, dataDirectory, store)).ToList();
+        var reaper = TestDaemons.Reaper(db, dataDirectory);
+        var guardians = new[] { db.Store, db.OpenStore(), db.OpenStore() }.Select(store => TestDaemons.Guardian(db, dataDirectory, store)).ToList();
 
-        var blocking = await RunTogetherAsync(guardians);
+        // Each round dead-letters the root, lets the replicas block its dependents, then retries the root and lets them unblock.
+        for (var round = 1; round <= rounds; round++)
+        {
+            var root = await db.ClaimRequiredAsync($"worker-{round}");
+            Assert.Equal("root", root.Lease.Key.TaskId);
+            Assert.True(await TestDaemons.FailAsync(db, root.Lease));
+            Assert.Equal(1, (await reaper.RunOnceAsync(CancellationToken.None))["deadlettered"]);
 
-        Assert.Equal(directCount + transitiveCount, blocking.Sum(r => r["blocked"]));
-        Assert.Equal(0, blocking.Sum(r => r["unblocked"]));
-        var dependents = (await db.Store.ListTasksAsync("web")).Where(t => t.TaskId != "root").ToList();
-        Assert.Empty(dependents.Where(t => t.State != TaskStates.Blocked).Select(t => $"{t.Key} is {t.State}"));
-        AssertOncePerTask(await TestDaemons.GetEventsOfTypeAsync(db, "blocked"), directCount + transitiveCount);
+            var blocking = await RunTogetherAsync(guardians);
 
-        Assert.Equal(OperatorOutcome.Done, await db.Store.RetryAsync(root.Lease.TaskPk));
-        var unblocking = await RunTogetherAsync(guardians);
+            Assert.Equal(dependentCount, blocking.Sum(r => r["blocked"]));
+            Assert.Equal(0, blocking.Sum(r => r["unblocked"]));
+            var dependents = (await db.Store.ListTasksAsync("web")).Where(t => t.TaskId != "root").ToList();
+            Assert.Empty(dependents.Where(t => t.State != TaskStates.Blocked).Select(t => $"round {round}: {t.Key} is {t.State}"));
 
-        Assert.Equal(directCount + transitiveCount, unblocking.Sum(r => r["unblocked"]));
-        Assert.Equal(0, unblocking.Sum(r => r["blocked"]));
-        dependents = (await db.Store.ListTasksAsync("web")).Where(t => t.TaskId != "root").ToList();
-        Assert.Empty(dependents.Where(t => t.State != TaskStates.Pending).Select(t => $"{t.Key} is {t.State}"));
-        AssertOncePerTask(await TestDaemons.GetEventsOfTypeAsync(db, "unblocked"), directCount + transitiveCount);
+            Assert.Equal(OperatorOutcome.Done, await db.Store.RetryAsync(root.Lease.TaskPk));
+            var unblocking = await RunTogetherAsync(guardians);
+
+            Assert.Equal(dependentCount, unblocking.Sum(r => r["unblocked"]));
+            Assert.Equal(0, unblocking.Sum(r => r["blocked"]));
+            dependents = (await db.Store.ListTasksAsync("web")).Where(t => t.TaskId != "root").ToList();
+            Assert.Empty(dependents.Where(t => t.State != TaskStates.Pending).Select(t => $"round {round}: {t.Key} is {t.State}"));
+        }
+
+        AssertPerTask(await TestDaemons.GetEventsOfTypeAsync(db, "blocked"), dependentCount, rounds);
+        AssertPerTask(await TestDaemons.GetEventsOfTypeAsync(db, "unblocked"), dependentCount, rounds);
     }
 
     [Theory]
@@ -214,10 +224,11 @@ public sealed class DaemonRaceTests : StoreTestBase, IDisposable
         Assert.Empty(repeated);
     }
 
-    private static void AssertOncePerTask(IReadOnlyList<EventRow> events, int expectedCount)
+    /// <summary>Asserts that <paramref name="taskCount"/> tasks have exactly <paramref name="perTask"/> of these events each.</summary>
+    private static void AssertPerTask(IReadOnlyList<EventRow> events, int taskCount, int perTask)
     {
-        Assert.Equal(expectedCount, events.Count);
-        var repeated = events.GroupBy(e => e.TaskId).Where(g => g.Count() > 1).Select(g => $"{g.Key}: {g.Count()} {g.First().Type} events");
-        Assert.Empty(repeated);
+        Assert.Equal(taskCount * perTask, events.Count);
+        var wrong = events.GroupBy(e => e.TaskId).Where(g => g.Count() != perTask).Select(g => $"{g.Key}: {g.Count()} {g.First().Type} events");
+        Assert.Empty(wrong);
     }
 }

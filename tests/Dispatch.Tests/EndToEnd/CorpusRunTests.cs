@@ -10,9 +10,11 @@ namespace Dispatch.Tests.EndToEnd;
 public sealed class CorpusRunTests
 {
     [Theory]
-    [InlineData("sqlite")]
-    [InlineData("postgres")]
-    public async Task CorpusRunKeepsInvariants(string backend)
+    [InlineData("sqlite", 0.0)]
+    [InlineData("postgres", 0.0)]
+    [InlineData("sqlite", 0.3)]
+    [InlineData("postgres", 0.3)]
+    public async Task CorpusRunKeepsInvariants(string backend, double failRate)
     {
         var corpus = RepositoryPaths.Corpus;
         Assert.True(corpus is not null, "the shared spec corpus was not found beside the repository");
@@ -26,15 +28,33 @@ public sealed class CorpusRunTests
             ["DISPATCH_DEMO_JOURNAL"] = journal,
             ["DISPATCH_DEMO_MIN_MS"] = "5",
             ["DISPATCH_DEMO_MAX_MS"] = "60",
-        }, TimeSpan.FromMinutes(5), "up", "--demo", "--specs", corpus!, "--slots", "6");
+            ["DISPATCH_DEMO_FAIL_RATE"] = failRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DISPATCH_Reaper__BackoffBaseSeconds"] = "0.2",
+            ["DISPATCH_Daemons__reaper__IntervalSeconds"] = "0.5",
+            ["DISPATCH_Daemons__guardian__IntervalSeconds"] = "0.5",
+        }, TimeSpan.FromMinutes(8), "up", "--demo", "--specs", corpus!, "--slots", "6", "--port", Eventually.FreePort().ToString());
 
-        Assert.True(result.ExitCode == 0, result.ToString());
+        // Exit code 1 reports dead-letters, which a failure rate above zero is expected to produce.
+        Assert.True(result.ExitCode == 0 || failRate > 0 && result.ExitCode == 1, result.ToString());
 
         await using var store = SqlStore.Create(DatabaseTarget.Parse(database.Url, null));
         var tasks = await store.ListTasksAsync(null);
         Assert.True(tasks.Count > 300, $"only {tasks.Count} tasks were imported");
-        var unfinished = tasks.Where(t => t.State is not (TaskStates.Completed or TaskStates.Blocked)).Select(t => $"{t.Key} {t.State}").ToList();
+        var unfinished = tasks.Where(t => t.State is not (TaskStates.Completed or TaskStates.Blocked or TaskStates.DeadLetter))
+            .Select(t => $"{t.Key} {t.State}").ToList();
         Assert.Empty(unfinished);
+        if (failRate == 0)
+        {
+            Assert.DoesNotContain(tasks, t => t.State == TaskStates.DeadLetter);
+        }
+
+        // Every dead-letter is explained by its history: max_retries + 1 failed attempts, then the dead-letter event.
+        foreach (var task in tasks.Where(t => t.State == TaskStates.DeadLetter))
+        {
+            var history = await store.GetEventsAsync(new EventQuery(task.Key));
+            Assert.Equal(task.MaxRetries + 1, history.Count(e => e.Type == TaskStates.Failed));
+            Assert.Equal("deadlettered", history[^1].Type);
+        }
         var unexplained = tasks.Where(t => t.State == TaskStates.Blocked && string.IsNullOrWhiteSpace(t.BlockedReason)).ToList();
         Assert.Empty(unexplained);
 
@@ -45,7 +65,7 @@ public sealed class CorpusRunTests
         }
 
         var runs = Journal.Read(journal);
-        Assert.Equal(tasks.Count(t => t.State == TaskStates.Completed), runs.Count);
+        Assert.Equal(tasks.Count(t => t.State == TaskStates.Completed), runs.Count(r => r.ExitCode == 0));
         Assert.All(runs, run => Assert.NotNull(run.End));
         Assert.Empty(Journal.OverlapViolations(runs));
         Assert.Empty(Journal.DependencyViolations(runs, dependencies));
