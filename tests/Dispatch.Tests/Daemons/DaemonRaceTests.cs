@@ -7,8 +7,9 @@ using static Dispatch.Tests.Storage.TestSpecs;
 namespace Dispatch.Tests.Daemons;
 
 /// <summary>
-/// Replicas of a daemon, each with its own store and connections, running the
-/// same pass at once over many tasks: every transition must happen exactly once.
+/// Races between daemon replicas, between the reaper and the guardian, and
+/// between a daemon and a worker. Each replica has its own store and
+/// connections, and every transition must happen exactly once.
 /// </summary>
 public sealed class DaemonRaceTests : StoreTestBase, IDisposable
 {

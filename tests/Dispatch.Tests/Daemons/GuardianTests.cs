@@ -229,7 +229,7 @@ public sealed class GuardianTests : StoreTestBase, IDisposable
         await FailOnNodeAsync(db, "worker-1", 2);
         Assert.Equal(1, (await guardian.RunOnceAsync(CancellationToken.None))["nodes_quarantined"]);
 
-        // The cool-down runs from the quarantine time; the heartbeat keeps the node from going offline meanwhile.
+        // The cool-down runs from the quarantine time, and the heartbeat keeps the node from going offline meanwhile.
         db.Clock.Advance(TimeSpan.FromMinutes(30));
         await db.Store.HeartbeatNodeAsync("node-worker-1", "worker-on-node-worker-1", 0);
         Assert.Equal(0, (await guardian.RunOnceAsync(CancellationToken.None))["nodes_released"]);
