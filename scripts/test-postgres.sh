@@ -8,9 +8,10 @@
 #   scripts/test-postgres.sh halt    stops the server, keeping its data
 #   scripts/test-postgres.sh resume  starts a halted server again on the same port
 #
-# The cluster's directory is remembered in $STATE (default /tmp/dispatch-test-pg.state).
+# The cluster's directory is remembered in $STATE (default: one file per calling process, so
+# concurrent test runs on one machine keep their own clusters).
 set -euo pipefail
-STATE="${DISPATCH_TEST_PG_STATE:-/tmp/dispatch-test-pg.state}"
+STATE="${DISPATCH_TEST_PG_STATE:-/tmp/dispatch-test-pg.$PPID.state}"
 
 find_bin() {
     for dir in /usr/lib/postgresql/*/bin; do

@@ -88,7 +88,9 @@ internal sealed class CliContext
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FileNotFoundException or InvalidDataException)
         {
-            Error.WriteLine($"error: {ex.Message}");
+            // A JSON syntax error in the configuration file carries its line and reason in the inner exception.
+            var detail = ex.InnerException is null ? "" : $": {ex.InnerException.Message}";
+            Error.WriteLine($"error: {ex.Message}{detail}");
             return ExitCodes.Failure;
         }
         catch (Exception ex)

@@ -11,7 +11,7 @@ internal static class DaemonCommands
     {
         var port = new Option<int>("--port")
         {
-            Description = $"Port of /health and /metrics (default {DaemonHosting.DefaultPorts[name]})",
+            Description = "Port of /health and /metrics",
             DefaultValueFactory = _ => DaemonHosting.DefaultPorts[name],
         };
         var specs = new Option<string?>("--specs") { Description = "Specs folder to watch, one project per sub-folder (default: DISPATCH_SPECS_DIR)" };
@@ -38,7 +38,7 @@ internal static class DaemonCommands
 
     public static Command Healthcheck(CliContext context)
     {
-        var port = new Option<int>("--port") { Description = "Port of the daemon to check (default 8090, the port of dispatch up)", DefaultValueFactory = _ => 8090 };
+        var port = new Option<int>("--port") { Description = "Port of the daemon to check (8090 is the port of dispatch up)", DefaultValueFactory = _ => 8090 };
         var command = new Command("healthcheck", "Exit 0 when the daemon on 127.0.0.1:PORT reports healthy, 1 otherwise (for container healthchecks)") { port };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {

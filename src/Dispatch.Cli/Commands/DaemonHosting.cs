@@ -106,6 +106,7 @@ internal static class DaemonHosting
     private static FactoryOptions FactorySettings(IConfiguration configuration, string? specsDirectory)
     {
         var factory = Bind<FactoryOptions>(configuration, "Factory");
+        // An empty folder name (dispatch up on a single project folder) turns the factory's scan off.
         factory.SpecsDir = specsDirectory ?? factory.SpecsDir ?? configuration["SPECS_DIR"];
         return factory;
     }

@@ -19,6 +19,7 @@ internal static class ImportCommands
             var dir = parse.GetValue(directory)!;
             var asRoot = parse.GetValue(all) || SpecSource.LooksLikeRoot(dir);
             var result = SpecSource.Load(dir, null, asRoot);
+            var blocked = SpecSource.WouldBlock(result);
             if (parse.GetValue(json))
             {
                 JsonOutput.Write(context.Out, new
@@ -27,13 +28,19 @@ internal static class ImportCommands
                     valid = result.Specs.Count,
                     rejected = result.Rejected,
                     warnings = result.Warnings,
+                    would_block = blocked.Select(b => new { task = b.Key.ToString(), reason = b.Value }),
                 });
             }
             else
             {
                 SpecSource.WriteDiagnostics(context.Out, result);
+                foreach (var (key, reason) in blocked)
+                {
+                    context.Out.WriteLine($"{key}: warning: would be blocked after import: {reason}");
+                }
+
                 context.Out.WriteLine(
-                    $"{result.FilesScanned} files: {result.Specs.Count} valid, {result.Rejected.Count} rejected, {result.Warnings.Count} warnings");
+                    $"{result.FilesScanned} files: {result.Specs.Count} valid, {result.Rejected.Count} rejected, {result.Warnings.Count} warning{(result.Warnings.Count == 1 ? "" : "s")}");
             }
 
             return Task.FromResult(result.Rejected.Count > 0 ? ExitCodes.Failure : ExitCodes.Success);

@@ -67,7 +67,7 @@ internal static class InspectCommands
             var events = await store.GetEventsAsync(new EventQuery(row.Key), cancellationToken);
             if (parse.GetValue(json))
             {
-                JsonOutput.Write(context.Out, new { task = row, dependencies = dependencies.Select(d => d.ToString()), attempts, events });
+                JsonOutput.Write(context.Out, new { task = row, dependencies = dependencies.Select(d => d.ToString()), attempts, events = events.Select(EventJson) });
                 return ExitCodes.Success;
             }
 
@@ -201,7 +201,7 @@ internal static class InspectCommands
                 {
                     foreach (var row in rows)
                     {
-                        context.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(row, JsonOutput.Options).ReplaceLineEndings("").Replace("  ", ""));
+                        context.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(EventJson(row), JsonOutput.Compact));
                     }
                 }
                 else
@@ -259,6 +259,13 @@ internal static class InspectCommands
         command.Subcommands.Add(release);
         return command;
     }
+
+    /// <summary>An event for --json, with its details as a JSON object rather than a string.</summary>
+    private static object EventJson(EventRow row) => new
+    {
+        row.Id, row.At, row.Project, row.TaskId, row.Type, row.Node, row.Attempt,
+        Details = System.Text.Json.JsonDocument.Parse(row.Details).RootElement,
+    };
 
     private static void WriteEvents(TextWriter output, IEnumerable<EventRow> events, bool header = true)
     {

@@ -43,7 +43,7 @@ internal static class RunCommands
         var node = NodeOption();
         var slots = SlotsOption(4);
         var demo = DemoOption();
-        var port = new Option<int>("--port") { Description = "Port of /health and /metrics (default 8090)", DefaultValueFactory = _ => 8090 };
+        var port = new Option<int>("--port") { Description = "Port of /health and /metrics", DefaultValueFactory = _ => 8090 };
         var keepRunning = new Option<bool>("--keep-running") { Description = "Do not exit when every task has finished; wait for more work until interrupted" };
         var command = new Command("up", "Import a specs folder and run everything in this process until done or interrupted (SQLite ./dispatch.db by default)")
         {
@@ -66,10 +66,11 @@ internal static class RunCommands
             // reaper retries and dead-letters, the guardian blocks what can no longer run.
             // Failed attempts are routine here and the progress line shows them: log errors only, unless configured.
             var builder = HostFactory.Create(context, options, LogLevel.Error);
+            builder.Logging.AddFilter("Dispatch.Health", LogLevel.Warning);
             DaemonHosting.AddShared(builder, store);
             AddWorker(builder, settings);
             DaemonHosting.AddDaemons(builder, context, options,
-                [DaemonHosting.Factory, DaemonHosting.Reaper, DaemonHosting.Guardian], asRoot ? directory : null, singleNode: true);
+                [DaemonHosting.Factory, DaemonHosting.Reaper, DaemonHosting.Guardian], asRoot ? directory : "", singleNode: true);
             DaemonHosting.AddHealth(builder, "up", parse.GetValue(port));
             var exitWhenDone = !parse.GetValue(keepRunning);
             builder.Services.AddSingleton(services => new UpProgress(
@@ -133,7 +134,7 @@ internal static class RunCommands
 
     private static Option<int> SlotsOption(int defaultSlots) => new("--slots")
     {
-        Description = $"Tasks run at once on this worker (default {defaultSlots})",
+        Description = "Tasks run at once on this worker",
         DefaultValueFactory = _ => defaultSlots,
     };
 

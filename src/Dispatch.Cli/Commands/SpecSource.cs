@@ -24,6 +24,18 @@ internal static class SpecSource
         !Directory.EnumerateFiles(directory, "*.md").Any(f => !Path.GetFileName(f).Equals("README.md", StringComparison.OrdinalIgnoreCase)) &&
         Directory.EnumerateDirectories(directory).Any();
 
+    /// <summary>
+    /// Resolves the dependencies among the loaded specs alone and returns the tasks
+    /// that would be blocked (unknown, ambiguous or cyclic references). References to
+    /// tasks already in a store are not checked here.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<Dispatch.Scheduling.TaskKey, string>> WouldBlock(SpecLoadResult result) =>
+        Dispatch.Scheduling.DependencyResolver.Resolve(result.Specs.Select(Dispatch.Scheduling.TaskDependencies.FromSpec).ToList())
+            .Where(r => r.Value.BlockedReason is not null)
+            .Select(r => KeyValuePair.Create(r.Key, r.Value.BlockedReason!))
+            .OrderBy(r => r.Key.ToString(), StringComparer.Ordinal)
+            .ToList();
+
     public static void WriteDiagnostics(TextWriter output, SpecLoadResult result)
     {
         foreach (var diagnostic in result.Rejected.Concat(result.Warnings).OrderBy(d => d.Path, StringComparer.Ordinal))

@@ -102,15 +102,24 @@ internal sealed class UpProgress(
         }
 
         var waiting = tasks.Count(t => t.State == TaskStates.Pending);
+        if (waiting > 0 && !interrupted)
+        {
+            foreach (var executor in await store.ListUnservedExecutorsAsync(CancellationToken.None))
+            {
+                output.WriteLine($"unserved    executor \"{executor}\": pending tasks need it but no worker offers it (configure it, or pass --demo)");
+            }
+        }
+
         output.WriteLine(
             $"{(interrupted ? "interrupted" : "done")}: completed {totals[TaskStates.Completed]}, blocked {totals[TaskStates.Blocked]}, " +
             $"failed {totals[TaskStates.Failed]}, deadletter {totals[TaskStates.DeadLetter]}, cancelled {totals[TaskStates.Cancelled]}, " +
-            $"pending {waiting}{(waiting > 0 && !interrupted ? " (waiting on tasks that did not complete)" : "")}");
+            $"pending {waiting}{(waiting > 0 && !interrupted ? " (never claimed: see above)" : "")}");
         if (interrupted)
         {
             return 130;
         }
 
-        return totals[TaskStates.Failed] + totals[TaskStates.DeadLetter] > 0 ? ExitCodes.Failure : ExitCodes.Success;
+        // Blocked tasks do not fail the run: their reasons are printed above and they wait for an operator.
+        return totals[TaskStates.Failed] + totals[TaskStates.DeadLetter] + waiting > 0 ? ExitCodes.Failure : ExitCodes.Success;
     }
 }

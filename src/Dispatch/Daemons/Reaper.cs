@@ -53,13 +53,13 @@ public sealed partial class Reaper : DaemonLoop
         this.random = random ?? Random.Shared;
     }
 
-    /// <summary>The delay before retry number <paramref name="attemptsUsed"/>: base × 2^(n−1), capped, then spread by the jitter.</summary>
+    /// <summary>The delay before retry number <paramref name="attemptsUsed"/>: base × 2^(n−1) spread by the jitter, never above the cap.</summary>
     public TimeSpan Backoff(int attemptsUsed)
     {
         var exponent = Math.Clamp(attemptsUsed - 1, 0, 30);
-        var seconds = Math.Min(reaper.BackoffBaseSeconds * Math.Pow(2, exponent), reaper.BackoffCapSeconds);
         var spread = 1 + reaper.BackoffJitter * (2 * random.NextDouble() - 1);
-        return TimeSpan.FromSeconds(seconds * spread);
+        var seconds = Math.Min(reaper.BackoffBaseSeconds * Math.Pow(2, exponent) * spread, reaper.BackoffCapSeconds);
+        return TimeSpan.FromSeconds(seconds);
     }
 
     public override async Task<PassResult> RunOnceAsync(CancellationToken cancellationToken)

@@ -18,6 +18,12 @@ public sealed partial class SqlStore : IDispatchStore
     /// <summary>The channel NOTIFY uses after a transition that may make a task claimable.</summary>
     public const string WakeChannel = "dispatch_wake";
 
+    /// <summary>Keeps non-ASCII text (Chinese) and quotes readable in stored event details.</summary>
+    private static readonly JsonSerializerOptions EventJsonOptions = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     private readonly SqlDialect dialect;
     private readonly TimeProvider clock;
 
@@ -98,7 +104,7 @@ public sealed partial class SqlStore : IDispatchStore
             type,
             node,
             attempt,
-            details = JsonSerializer.Serialize(details ?? new { }),
+            details = JsonSerializer.Serialize(details ?? new { }, EventJsonOptions),
         });
         return connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
     }

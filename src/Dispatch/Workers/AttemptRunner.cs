@@ -45,6 +45,14 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
 
         var attemptDirectory = Path.GetFullPath(Path.Combine(
             settings.Options.DataDir, "runs", lease.Key.Project, lease.Key.TaskId, "attempt-" + lease.Attempt.ToString(CultureInfo.InvariantCulture)));
+
+        // A run handed back at shutdown gives its attempt number back; keep its folder and log instead of overwriting them.
+        for (var rerun = 2; Directory.Exists(attemptDirectory); rerun++)
+        {
+            attemptDirectory = Path.GetFullPath(Path.Combine(
+                settings.Options.DataDir, "runs", lease.Key.Project, lease.Key.TaskId,
+                $"attempt-{lease.Attempt.ToString(CultureInfo.InvariantCulture)}.{rerun.ToString(CultureInfo.InvariantCulture)}"));
+        }
         var workDirectory = Path.Combine(attemptDirectory, "work");
         Directory.CreateDirectory(workDirectory);
         var specFile = Path.Combine(attemptDirectory, "spec.md");
