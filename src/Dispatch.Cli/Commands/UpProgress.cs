@@ -19,6 +19,7 @@ internal sealed class UpProgress(
     private string lastLine = "";
     private DateTimeOffset lastPrinted = DateTimeOffset.MinValue;
     private bool interrupted = true;
+    private IReadOnlyList<string> unserved = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -39,6 +40,8 @@ internal sealed class UpProgress(
                 var needed = totals[TaskStates.Pending] == 0 ? 2 : 5;
                 if (exitWhenDone && idleRounds >= needed)
                 {
+                    // Read while this process's worker is still online; after the stop it no longer counts.
+                    unserved = await store.ListUnservedExecutorsAsync(stoppingToken);
                     interrupted = false;
                     lifetime.StopApplication();
                     return;
@@ -104,7 +107,7 @@ internal sealed class UpProgress(
         var waiting = tasks.Count(t => t.State == TaskStates.Pending);
         if (waiting > 0 && !interrupted)
         {
-            foreach (var executor in await store.ListUnservedExecutorsAsync(CancellationToken.None))
+            foreach (var executor in unserved)
             {
                 output.WriteLine($"unserved    executor \"{executor}\": pending tasks need it but no worker offers it (configure it, or pass --demo)");
             }
