@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dispatch.Scheduling;
 using Dispatch.Storage;
 using Microsoft.Extensions.Hosting;
@@ -10,8 +9,8 @@ namespace Dispatch.Daemons;
 /// The loop every daemon shares: after a random start-up delay it runs one
 /// pass, waits for the interval or a wake-up, and repeats, so passes never
 /// overlap. Each pass reports to the <see cref="DaemonStatus"/> behind
-/// /health. A watchdog kills the process when one pass has run for twice the
-/// unhealthy threshold, because Docker restarts a container only when its process exits.
+/// /health. A watchdog ends the process when one pass has run for twice the
+/// unhealthy threshold (exit code 70), because Docker restarts a container only when its process exits.
 /// </summary>
 public abstract partial class DaemonLoop : BackgroundService
 {
@@ -120,7 +119,7 @@ public abstract partial class DaemonLoop : BackgroundService
 
             // The console logger writes on its own thread: give it a moment before the process goes.
             Thread.Sleep(500);
-            Process.GetCurrentProcess().Kill();
+            ImmediateExit.Now(ImmediateExit.StuckLoopExitCode);
         }
     }
 
