@@ -56,6 +56,9 @@ public sealed partial class Factory : DaemonLoop
     public override async Task<PassResult> RunOnceAsync(CancellationToken cancellationToken)
     {
         var result = new PassResult();
+
+        // Touch the database on every pass, so /health reports an outage even while no spec changes.
+        await store.PingAsync(cancellationToken);
         var directory = factory.SpecsDir;
         if (string.IsNullOrWhiteSpace(directory))
         {

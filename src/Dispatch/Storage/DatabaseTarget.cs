@@ -128,6 +128,14 @@ public sealed record DatabaseTarget(DatabaseBackend Backend, string ConnectionSt
         }
 
         builder.ApplicationName ??= "dispatch";
+
+        // Npgsql tries GSS encryption by default and warns on every connection where no
+        // Kerberos library is installed, as in the .NET runtime images; ask for it explicitly instead.
+        if (!url.Contains("gss", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.GssEncryptionMode = GssEncryptionMode.Disable;
+        }
+
         if (builder.Timeout == 15)
         {
             builder.Timeout = 5;

@@ -56,9 +56,23 @@ public static class SqliteImporter
                 $"import-sqlite copies into PostgreSQL, but DISPATCH_DB_URL is {target.Target.Display}: point it at the PostgreSQL server.");
         }
 
-        await using var source = SqlStore.Create(DatabaseTarget.Parse(sqlitePath, "sqlite"));
-        var sourceVersion = await source.GetSchemaVersionAsync(cancellationToken);
-        var latest = source.Migrations[^1].Version;
+        // Read-only, so a store on a read-only disk or owned by another user can still be copied.
+        var readOnly = new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(sqlitePath), Mode = SqliteOpenMode.ReadOnly }.ToString();
+        await using var reader = new SqliteConnection(readOnly);
+        long sourceVersion;
+        try
+        {
+            await reader.OpenAsync(cancellationToken);
+            await using var version = reader.CreateCommand();
+            version.CommandText = "SELECT MAX(version) FROM schema_migrations";
+            sourceVersion = Convert.ToInt64(await version.ExecuteScalarAsync(cancellationToken) is long v ? v : 0);
+        }
+        catch (SqliteException ex)
+        {
+            throw new InvalidDataException($"cannot read SQLite store \"{sqlitePath}\" ({ex.Message}): check that it is a dispatch.db file and readable.", ex);
+        }
+
+        var latest = target.Migrations[^1].Version;
         if (sourceVersion != latest)
         {
             throw new SchemaTooNewException(
@@ -67,7 +81,6 @@ public static class SqliteImporter
         }
 
         await target.MigrateAsync(cancellationToken);
-        await using var reader = (SqliteConnection)await source.Dialect.OpenAsync(cancellationToken);
         await using var writer = (NpgsqlConnection)await target.Dialect.OpenAsync(cancellationToken);
         await using var transaction = await writer.BeginTransactionAsync(cancellationToken);
 

@@ -13,7 +13,7 @@ namespace Dispatch.Storage.Postgres;
 /// </summary>
 public sealed partial class PostgresWakeListener(NpgsqlDataSource dataSource, string channel, WakeSignal wake, ILogger logger) : BackgroundService
 {
-    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
