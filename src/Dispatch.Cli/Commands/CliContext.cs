@@ -30,7 +30,17 @@ internal sealed class CliContext
 
     public DispatchOptions LoadOptions()
     {
-        var options = DispatchConfiguration.BindOptions(Configuration);
+        DispatchOptions options;
+        try
+        {
+            options = DispatchConfiguration.BindOptions(Configuration);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the setting and the value it could not convert.
+            throw new CliException($"invalid configuration: {ex.Message}{(ex.InnerException is null ? "" : " " + ex.InnerException.Message)}");
+        }
+
         var problems = options.Validate();
         if (problems.Count > 0)
         {
@@ -42,6 +52,26 @@ internal sealed class CliContext
 
     public DatabaseTarget DatabaseTarget() =>
         Storage.DatabaseTarget.Parse(Configuration["DB_URL"], Configuration["DB_BACKEND"]);
+
+    /// <summary>
+    /// Opens the store for a command that only reads it: a SQLite file that does not
+    /// exist is an error naming the path, instead of a new empty store.
+    /// </summary>
+    public Task<SqlStore> OpenExistingStoreAsync(CancellationToken cancellationToken)
+    {
+        var target = DatabaseTarget();
+        if (target.Backend == DatabaseBackend.Sqlite)
+        {
+            var path = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(target.ConnectionString).DataSource;
+            if (!File.Exists(path))
+            {
+                throw new CliException(
+                    $"no store at {path}: run this command in the folder where you ran 'dispatch up' or 'dispatch start', or set DISPATCH_DB_URL.");
+            }
+        }
+
+        return OpenStoreAsync(cancellationToken);
+    }
 
     /// <summary>Opens the store and applies pending migrations, as every process does at start-up.</summary>
     public async Task<SqlStore> OpenStoreAsync(CancellationToken cancellationToken, TimeProvider? clock = null)

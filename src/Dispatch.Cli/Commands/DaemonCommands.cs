@@ -24,11 +24,12 @@ internal static class DaemonCommands
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
             var options = context.LoadOptions();
+            var healthPort = DaemonHosting.CheckPort(parse.GetValue(port));
             await using var store = await StartupRetry.OpenStoreAsync(context, cancellationToken);
             var builder = HostFactory.Create(context, options, LogLevel.Information);
             DaemonHosting.AddShared(builder, store);
             DaemonHosting.AddDaemons(builder, context, options, [name], name == DaemonHosting.Factory ? parse.GetValue(specs) : null);
-            DaemonHosting.AddHealth(builder, name, parse.GetValue(port));
+            DaemonHosting.AddHealth(builder, name, healthPort);
             using var host = builder.Build();
             await host.RunAsync(CancellationToken.None);
             return ExitCodes.Success;
@@ -42,7 +43,7 @@ internal static class DaemonCommands
         var command = new Command("healthcheck", "Exit 0 when the daemon on 127.0.0.1:PORT reports healthy, 1 otherwise (for container healthchecks)") { port };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            var url = $"http://127.0.0.1:{parse.GetValue(port)}/health";
+            var url = $"http://127.0.0.1:{DaemonHosting.CheckPort(parse.GetValue(port))}/health";
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             try
             {

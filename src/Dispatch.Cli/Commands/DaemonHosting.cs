@@ -72,19 +72,17 @@ internal static class DaemonHosting
                         new ImportDefaults(options.DefaultExecutor, options.MaxRetries), clock, logger, wake, hangFile),
                 };
                 var metrics = services.GetRequiredService<DispatchMetrics>();
-                loop.PassCompleted += (_, result) =>
-                {
-                    if (result is not null)
-                    {
-                        metrics.RecordPass(result);
-                    }
-                };
+                loop.PassCompleted += (completed, result) => metrics.RecordPass(completed.Service, result);
                 return loop;
             });
         }
 
         builder.Services.AddHostedService(services => new LoopGroup(services.GetServices<DaemonLoop>().ToList()));
     }
+
+    /// <summary>Rejects a port outside 1–65535 as a usage error.</summary>
+    public static int CheckPort(int port) =>
+        port is >= 1 and <= 65535 ? port : throw new CliException($"--port {port} is not valid: use a TCP port from 1 to 65535.", ExitCodes.Usage);
 
     public static void AddHealth(HostApplicationBuilder builder, string service, int port) =>
         builder.Services.AddHostedService(services => new HealthServer(
@@ -106,6 +104,11 @@ internal static class DaemonHosting
     private static FactoryOptions FactorySettings(IConfiguration configuration, string? specsDirectory)
     {
         var factory = Bind<FactoryOptions>(configuration, "Factory");
+        if (specsDirectory is null && factory.SpecsDir is null && configuration["SPECS_DIR"] is null)
+        {
+            Console.Error.WriteLine("warning: the factory has no specs folder to watch: pass --specs DIR or set DISPATCH_SPECS_DIR (generators still run)");
+        }
+
         // An empty folder name (dispatch up on a single project folder) turns the factory's scan off.
         factory.SpecsDir = specsDirectory ?? factory.SpecsDir ?? configuration["SPECS_DIR"];
         return factory;

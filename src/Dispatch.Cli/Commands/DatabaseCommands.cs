@@ -15,7 +15,7 @@ internal static class DatabaseCommands
             await using var store = SqlStore.Create(context.DatabaseTarget());
             var applied = await store.MigrateAsync(cancellationToken);
             var version = await store.GetSchemaVersionAsync(cancellationToken);
-            context.Out.WriteLine($"{store.Target.Display}: applied {applied} migrations, schema version {version}");
+            context.Out.WriteLine($"{store.Target.Display}: applied {applied} migration{(applied == 1 ? "" : "s")}, schema version {version}");
             return ExitCodes.Success;
         }));
         return command;

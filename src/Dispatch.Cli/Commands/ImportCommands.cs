@@ -81,6 +81,10 @@ internal static class ImportCommands
                 }
 
                 (project, dir) = (values[0], values[1]);
+                if (Dispatch.Specs.SpecNames.Describe(project) is string problem)
+                {
+                    throw new CliException($"project name \"{project}\" is not valid because {problem}: {Dispatch.Specs.SpecNames.RuleText}", ExitCodes.Usage);
+                }
             }
 
             var options = context.LoadOptions();
@@ -117,12 +121,18 @@ internal static class ImportCommands
                 rejected = result.Rejected.Count,
                 blocked = summary.Blocked,
                 completed_changed = summary.CompletedChanged.Select(k => k.ToString()),
+                in_flight_changed = summary.InFlightChanged.Select(k => k.ToString()),
                 diagnostics = result.Rejected.Concat(result.Warnings),
             });
             return;
         }
 
         SpecSource.WriteDiagnostics(context.Out, result);
+        foreach (var key in summary.InFlightChanged)
+        {
+            context.Out.WriteLine($"{key}: spec changed while the task runs; import again after its attempt ends");
+        }
+
         foreach (var key in summary.CompletedChanged)
         {
             context.Out.WriteLine($"{key}: spec changed but the task already completed; left alone");

@@ -15,7 +15,7 @@ internal static class InspectCommands
         var command = new Command("status", "Count tasks per state, then list them") { project, json };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.OpenStoreAsync(cancellationToken);
+            await using var store = await context.OpenExistingStoreAsync(cancellationToken);
             var name = parse.GetValue(project);
             var counts = await store.CountByStateAsync(name, cancellationToken);
             var tasks = await store.ListTasksAsync(name, cancellationToken);
@@ -60,7 +60,7 @@ internal static class InspectCommands
         var command = new Command("show", "Show one task: fields, dependencies, attempts and recent events") { task, json };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.OpenStoreAsync(cancellationToken);
+            await using var store = await context.OpenExistingStoreAsync(cancellationToken);
             var row = await TaskLookup.FindOneAsync(store, parse.GetValue(task)!, cancellationToken);
             var dependencies = await store.GetDependenciesAsync(row.Id, cancellationToken);
             var attempts = await store.GetAttemptsAsync(row.Id, cancellationToken);
@@ -110,7 +110,7 @@ internal static class InspectCommands
         var command = new Command("logs", "Print the executor output of a task's latest (or chosen) attempt") { task, attempt };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.OpenStoreAsync(cancellationToken);
+            await using var store = await context.OpenExistingStoreAsync(cancellationToken);
             var row = await TaskLookup.FindOneAsync(store, parse.GetValue(task)!, cancellationToken);
             var attempts = await store.GetAttemptsAsync(row.Id, cancellationToken);
             var wanted = parse.GetValue(attempt);
@@ -144,7 +144,7 @@ internal static class InspectCommands
         var command = new Command("events", "Print the event history") { task, follow, limit, json };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.OpenStoreAsync(cancellationToken);
+            await using var store = await context.OpenExistingStoreAsync(cancellationToken);
             Dispatch.Scheduling.TaskKey? key = null;
             if (parse.GetValue(task) is string reference)
             {
@@ -219,7 +219,7 @@ internal static class InspectCommands
         var command = new Command("nodes", "List worker nodes: state, slots, running tasks, executors, last heartbeat") { json };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.OpenStoreAsync(cancellationToken);
+            await using var store = await context.OpenExistingStoreAsync(cancellationToken);
             var nodes = await store.ListNodesAsync(cancellationToken);
             if (parse.GetValue(json))
             {
@@ -242,7 +242,7 @@ internal static class InspectCommands
         var release = new Command("release", "Release a quarantined node so it claims tasks again") { name };
         release.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.OpenStoreAsync(cancellationToken);
+            await using var store = await context.OpenExistingStoreAsync(cancellationToken);
             var node = parse.GetValue(name)!;
             var released = await store.ReleaseQuarantineAsync(node, TimeSpan.Zero, cancellationToken);
             if (released.Count == 0)

@@ -22,12 +22,18 @@ internal static class OperatorCommands
         var command = new Command(name, description) { task };
         command.SetAction((parse, cancellationToken) => context.RunAsync(async () =>
         {
-            await using var store = await context.OpenStoreAsync(cancellationToken);
+            await using var store = await context.OpenExistingStoreAsync(cancellationToken);
             var row = await TaskLookup.FindOneAsync(store, parse.GetValue(task)!, cancellationToken);
             var outcome = await apply(store, row.Id, cancellationToken);
             switch (outcome)
             {
                 case OperatorOutcome.Done:
+                    var now = (await store.FindTasksAsync(row.Key.ToString(), cancellationToken)).FirstOrDefault();
+                    if (now is { State: TaskStates.Blocked })
+                    {
+                        throw new CliException($"{row.Key}: {done}, but it is blocked again: {now.BlockedReason}");
+                    }
+
                     context.Out.WriteLine($"{row.Key}: {done}");
                     return ExitCodes.Success;
                 case OperatorOutcome.NotFound:

@@ -53,6 +53,7 @@ internal static class RunCommands
         {
             var options = PrepareOptions(context, parse.GetValue(demo));
             var settings = Settings(parse.GetValue(node)!, parse.GetValue(slots), options);
+            var healthPort = DaemonHosting.CheckPort(parse.GetValue(port));
             var directory = parse.GetValue(specs)!;
             var asRoot = SpecSource.LooksLikeRoot(directory);
             var loaded = SpecSource.Load(directory, null, asRoot);
@@ -71,11 +72,11 @@ internal static class RunCommands
             AddWorker(builder, settings);
             DaemonHosting.AddDaemons(builder, context, options,
                 [DaemonHosting.Factory, DaemonHosting.Reaper, DaemonHosting.Guardian], asRoot ? directory : "", singleNode: true);
-            DaemonHosting.AddHealth(builder, "up", parse.GetValue(port));
+            DaemonHosting.AddHealth(builder, "up", healthPort);
             var exitWhenDone = !parse.GetValue(keepRunning);
             builder.Services.AddSingleton(services => new UpProgress(
                 store, services.GetRequiredService<Worker>(), context.Out, exitWhenDone,
-                services.GetRequiredService<IHostApplicationLifetime>(), TimeProvider.System));
+                services.GetRequiredService<IHostApplicationLifetime>(), TimeProvider.System, options.DrainSeconds));
             builder.Services.AddHostedService(services => services.GetRequiredService<UpProgress>());
             using var host = builder.Build();
             var progress = host.Services.GetRequiredService<UpProgress>();

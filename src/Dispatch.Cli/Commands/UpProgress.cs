@@ -10,7 +10,7 @@ namespace Dispatch.Cli.Commands;
 /// rounds found nothing to claim. Then it stops the host and prints a report.
 /// </summary>
 internal sealed class UpProgress(
-    SqlStore store, Worker worker, TextWriter output, bool exitWhenDone, IHostApplicationLifetime lifetime, TimeProvider clock)
+    SqlStore store, Worker worker, TextWriter output, bool exitWhenDone, IHostApplicationLifetime lifetime, TimeProvider clock, double drainSeconds)
     : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -50,6 +50,12 @@ internal sealed class UpProgress(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+            if (interrupted)
+            {
+                // The worker drains now; without a word the wait would look like a hang.
+                output.WriteLine();
+                output.WriteLine($"stopping: running tasks get up to {drainSeconds:0} s to finish, then go back to pending");
+            }
         }
     }
 

@@ -60,6 +60,11 @@ public sealed class DispatchOptions
             problems.Add($"LogMaxBytes is {LogMaxBytes}: use at least 1024 (default 1048576).");
         }
 
+        if (string.IsNullOrWhiteSpace(DataDir))
+        {
+            problems.Add("DataDir is empty: name a folder for attempt directories and logs (default .dispatch).");
+        }
+
         if (KillGraceSeconds < 0 || DrainSeconds < 0)
         {
             problems.Add("KillGraceSeconds and DrainSeconds must not be negative.");

@@ -67,7 +67,7 @@ public sealed partial class Factory : DaemonLoop
 
         if (!Directory.Exists(directory))
         {
-            throw new DirectoryNotFoundException($"specs folder \"{directory}\" (DISPATCH_SPECS_DIR) not found: create it or fix the setting.");
+            throw new DirectoryNotFoundException($"specs folder \"{directory}\" not found: create it, or fix --specs or DISPATCH_SPECS_DIR.");
         }
 
         var fingerprint = Fingerprint(directory);
@@ -83,7 +83,9 @@ public sealed partial class Factory : DaemonLoop
             }
 
             result.Add("imported", summary.Imported).Add("updated", summary.Updated).Add("blocked", summary.Blocked);
-            lastFingerprint = fingerprint;
+
+            // A change to a running task is imported only after its attempt ends: keep scanning until then.
+            lastFingerprint = summary.InFlightChanged.Count > 0 ? null : fingerprint;
         }
 
         foreach (var (project, generator) in factory.Generators)

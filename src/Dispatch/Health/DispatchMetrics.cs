@@ -14,8 +14,8 @@ public sealed class DispatchMetrics
     private readonly Gauge up;
     private readonly Gauge uptime;
     private readonly Gauge lastPassAge;
-    private readonly Gauge passes;
-    private readonly Gauge failedPasses;
+    private readonly Counter passes;
+    private readonly Counter failedPasses;
     private readonly Gauge tasks;
     private readonly Counter transitions;
     private readonly Histogram claimLatency;
@@ -28,8 +28,8 @@ public sealed class DispatchMetrics
         up = factory.CreateGauge("dispatch_daemon_up", "1 while the loop is healthy, 0 otherwise.", "service");
         uptime = factory.CreateGauge("dispatch_daemon_uptime_seconds", "Seconds since the loop started.", "service");
         lastPassAge = factory.CreateGauge("dispatch_daemon_last_pass_age_seconds", "Seconds since the last successful pass (uptime before the first).", "service");
-        passes = factory.CreateGauge("dispatch_daemon_passes_total", "Passes run since the loop started.", "service");
-        failedPasses = factory.CreateGauge("dispatch_daemon_failed_passes_total", "Passes that failed since the loop started.", "service");
+        passes = factory.CreateCounter("dispatch_daemon_passes_total", "Passes run since the process started.", "service");
+        failedPasses = factory.CreateCounter("dispatch_daemon_failed_passes_total", "Passes that failed since the process started.", "service");
         tasks = factory.CreateGauge("dispatch_tasks", "Tasks per project and state, read from the database at scrape time.", "project", "state");
         transitions = factory.CreateCounter("dispatch_transitions_total", "Transitions and maintenance actions made by this process.", "transition");
         claimLatency = factory.CreateHistogram("dispatch_claim_latency_seconds", "Duration of one claim statement, including empty claims.",
@@ -52,9 +52,16 @@ public sealed class DispatchMetrics
 
     public void ObserveRun(string outcome, TimeSpan duration) => runDuration.WithLabels(outcome).Observe(duration.TotalSeconds);
 
-    /// <summary>Counts every action of a daemon pass as a transition.</summary>
-    public void RecordPass(PassResult result)
+    /// <summary>Counts a pass of <paramref name="service"/>, failed when <paramref name="result"/> is null, and its actions as transitions.</summary>
+    public void RecordPass(string service, PassResult? result)
     {
+        passes.WithLabels(service).Inc();
+        if (result is null)
+        {
+            failedPasses.WithLabels(service).Inc();
+            return;
+        }
+
         foreach (var (action, count) in result.Counts)
         {
             CountTransition(action, count);
@@ -70,8 +77,6 @@ public sealed class DispatchMetrics
             up.WithLabels(loop.Service).Set(snapshot.Healthy ? 1 : 0);
             uptime.WithLabels(loop.Service).Set(snapshot.Uptime.TotalSeconds);
             lastPassAge.WithLabels(loop.Service).Set((snapshot.LastPassAge ?? snapshot.Uptime).TotalSeconds);
-            passes.WithLabels(loop.Service).Set(snapshot.PassCount);
-            failedPasses.WithLabels(loop.Service).Set(snapshot.FailedPassCount);
         }
 
         if (store is null)

@@ -102,7 +102,8 @@ internal sealed class SpecFieldSet
         var text = reader.ReadText(SpecKeys.TaskId, field.Key, field.Value, $"write one id, such as \"{suggestion}\" ({SpecNames.RuleText})");
         if (text is null)
         {
-            if (YamlValues.IsNull(field.Value))
+            // Null, "" and "  " are all empty; a list or mapping was already reported by ReadText.
+            if (YamlValues.IsNull(field.Value) || field.Value is YamlDotNet.RepresentationModel.YamlScalarNode)
             {
                 reader.Error(field.Key, $"task_id is empty: write an id, such as \"task_id: {suggestion}\" ({SpecNames.RuleText})");
             }
@@ -133,7 +134,7 @@ internal sealed class SpecFieldSet
 
         var (project, source, at) = (projectOverride?.Trim(), folderProject?.Trim()) switch
         {
-            ({ Length: > 0 } given, _) => (given, "given with --project", (YamlNode?)null),
+            ({ Length: > 0 } given, _) => (given, "given on the command line", (YamlNode?)null),
             _ when frontMatterProject is not null => (frontMatterProject, "in the front-matter", projectKey),
             (_, { Length: > 0 } folder) => (folder, "taken from the folder name", null),
             _ => ((string?)null, "", null),
@@ -145,7 +146,7 @@ internal sealed class SpecFieldSet
             if (projectKey is null || YamlValues.IsNull(field.Value))
             {
                 reader.Error(projectKey,
-                    "project is missing: add a line such as \"project: my-project\" to the front-matter, put the file in a folder named after its project, or pass --project");
+                    "project is missing: add a line such as \"project: my-project\" to the front-matter, put the file in a folder named after its project, or name the project on the command line");
             }
 
             return;

@@ -75,10 +75,14 @@ public sealed record DatabaseTarget(DatabaseBackend Backend, string ConnectionSt
         url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) ||
         url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// True for text shaped like <c>Key=Value;Key=Value</c>: a SQLite path with both
+    /// '=' and ';' is far less likely than a connection string missing its host, which
+    /// must be rejected with a clear message rather than become a file name.
+    /// </summary>
     private static bool LooksLikeKeyValue(string url) =>
-        url.Contains('=') && url.Contains("host", StringComparison.OrdinalIgnoreCase) && !url.Contains('/') ||
-        url.Contains("Host=", StringComparison.OrdinalIgnoreCase) ||
-        url.Contains("Server=", StringComparison.OrdinalIgnoreCase);
+        System.Text.RegularExpressions.Regex.IsMatch(url, @"^\s*[A-Za-z][A-Za-z ]*=[^;]*(;\s*[A-Za-z][A-Za-z ]*=[^;]*)*;?\s*$") &&
+        (url.Contains(';') || url.Contains("host", StringComparison.OrdinalIgnoreCase) || url.Contains("server", StringComparison.OrdinalIgnoreCase));
 
     private static DatabaseTarget Sqlite(string location)
     {

@@ -26,7 +26,7 @@ public sealed class FailedTask
     /// <summary>Attempts made since the last operator retry.</summary>
     public int AttemptsUsed => Attempt - RetryBase;
 
-    public bool HasRetriesLeft => AttemptsUsed < MaxRetries + 1;
+    public bool HasRetriesLeft => AttemptsUsed <= MaxRetries;
 }
 
 /// <summary>What one blocking pass changed.</summary>

@@ -40,6 +40,10 @@ public abstract class SqlDialect
     /// </summary>
     public abstract Task<bool> LockProjectForClaimAsync(DbConnection connection, DbTransaction transaction, string project, bool wait, CancellationToken cancellationToken);
 
+    /// <summary>Serialises imports for the rest of the transaction; SQLite's write lock already does.</summary>
+    public virtual Task LockImportAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
     /// <summary>Holds the migration lock around <paramref name="body"/>.</summary>
     public abstract Task<T> WithMigrationLockAsync<T>(DbConnection connection, Func<DbTransaction, Task<T>> body, CancellationToken cancellationToken);
 

@@ -33,6 +33,8 @@ public sealed partial class SqlStore
     {
         var summary = await WriteAsync(async (connection, transaction) =>
         {
+            // Two importers of the same folder (factory replicas, up and start) would otherwise both insert new tasks.
+            await dialect.LockImportAsync(connection, transaction, cancellationToken);
             var projects = specs.Select(s => s.Project).Distinct().ToArray();
             var existing = projects.Length == 0
                 ? new Dictionary<TaskKey, ExistingTask>()
@@ -43,6 +45,7 @@ public sealed partial class SqlStore
 
             int imported = 0, updated = 0, unchanged = 0;
             var completedChanged = new List<TaskKey>();
+            var inFlightChanged = new List<TaskKey>();
             foreach (var spec in specs)
             {
                 var key = new TaskKey(spec.Project, spec.TaskId);
@@ -58,6 +61,12 @@ public sealed partial class SqlStore
                 else if (row.State == TaskStates.Completed)
                 {
                     completedChanged.Add(key);
+                }
+                else if (row.State is TaskStates.Claimed or TaskStates.Running)
+                {
+                    // The running attempt has the old copy; updating now would mark the edit as imported
+                    // and lose it when that attempt completes. A later import picks the change up.
+                    inFlightChanged.Add(key);
                 }
                 else
                 {
@@ -77,6 +86,7 @@ public sealed partial class SqlStore
                 Updated = updated,
                 Unchanged = unchanged,
                 CompletedChanged = completedChanged,
+                InFlightChanged = inFlightChanged,
                 Blocked = blocked,
                 Unblocked = unblocked,
             };

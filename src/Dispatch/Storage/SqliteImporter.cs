@@ -104,6 +104,7 @@ public static class SqliteImporter
         await using var rows = await select.ExecuteReaderAsync(cancellationToken);
 
         long source = 0, copied = 0, verified = 0;
+        var conflicts = new List<string>();
         while (await rows.ReadAsync(cancellationToken))
         {
             source++;
@@ -128,16 +129,35 @@ public static class SqliteImporter
 
             if (table.Name == "tasks")
             {
-                await using var lookup = new NpgsqlCommand("SELECT id FROM tasks WHERE project = @p AND task_id = @t", writer, transaction);
+                await using var lookup = new NpgsqlCommand(
+                    "SELECT id, state, attempt, spec_hash FROM tasks WHERE project = @p AND task_id = @t", writer, transaction);
                 lookup.Parameters.AddWithValue("p", rows.GetString(rows.GetOrdinal("project")));
                 lookup.Parameters.AddWithValue("t", rows.GetString(rows.GetOrdinal("task_id")));
-                idMap[rows.GetInt64(0)] = (long)(await lookup.ExecuteScalarAsync(cancellationToken))!;
+                await using var found = await lookup.ExecuteReaderAsync(cancellationToken);
+                await found.ReadAsync(cancellationToken);
+                idMap[rows.GetInt64(0)] = found.GetInt64(0);
+
+                // A task already there with another history belongs to another store: merging would mix the two.
+                var (state, attempt, hash) = (rows.GetString(rows.GetOrdinal("state")), rows.GetInt64(rows.GetOrdinal("attempt")), rows.GetString(rows.GetOrdinal("spec_hash")));
+                if (found.GetString(1) != state || found.GetInt32(2) != attempt || found.GetString(3) != hash)
+                {
+                    conflicts.Add($"{rows.GetString(rows.GetOrdinal("project"))}/{rows.GetString(rows.GetOrdinal("task_id"))} " +
+                                  $"(PostgreSQL: {found.GetString(1)}, attempt {found.GetInt32(2)}; SQLite: {state}, attempt {attempt})");
+                }
+
                 verified++;
             }
             else
             {
                 verified += await ExistsAsync(writer, transaction, table, insert, cancellationToken) ? 1 : 0;
             }
+        }
+
+        if (conflicts.Count > 0)
+        {
+            throw new InvalidDataException(
+                $"{conflicts.Count} tasks are already in PostgreSQL with another history, for example {string.Join("; ", conflicts.Take(3))}. " +
+                "import-sqlite copies a store into an empty database, or repeats the copy of the same store; nothing was copied.");
         }
 
         return new TableCopy(table.Name, source, copied, verified);

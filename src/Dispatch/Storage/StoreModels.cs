@@ -15,6 +15,9 @@ public sealed record ImportSummary
     /// <summary>Changed files whose task had already completed: reported and left alone.</summary>
     public IReadOnlyList<TaskKey> CompletedChanged { get; init; } = [];
 
+    /// <summary>Changed files whose task is claimed or running: left for a later import, after the attempt ends.</summary>
+    public IReadOnlyList<TaskKey> InFlightChanged { get; init; } = [];
+
     public int Blocked { get; init; }
     public int Unblocked { get; init; }
 }

@@ -19,8 +19,6 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
     public async Task RunAsync(ClaimedTask claimed, CancellationToken abort)
     {
         var lease = claimed.Lease;
-        using var scope = logger.BeginScope("task {TaskKey} attempt {Attempt}", lease.Key.ToString(), lease.Attempt);
-
         try
         {
             await RunClaimedAsync(claimed, abort);
@@ -105,7 +103,8 @@ public sealed partial class AttemptRunner(IDispatchStore store, WorkerSettings s
             { StartError: string error } => new RunResult(false, null, error, logPath),
             { TimedOut: true } => new RunResult(false, outcome.ExitCode, $"timed out after {claimed.Timeout.TotalMinutes:0.#} min", logPath),
             { ExitCode: 0 } => new RunResult(true, 0, null, logPath),
-            { ExitCode: 127 } => new RunResult(false, 127, $"executor command \"{command[0]}\" not found (exit code 127): install it or fix Executors:{claimed.Executor}:Command", logPath),
+            { ExitCode: 127 } => new RunResult(false, 127,
+                $"exit code 127: a command was not found, either \"{command[0]}\" itself (fix Executors:{claimed.Executor}:Command) or one it ran; see 'dispatch logs'", logPath),
             _ => new RunResult(false, outcome.ExitCode, $"executor exited with code {outcome.ExitCode}", logPath),
         };
         metrics?.ObserveRun(result.Succeeded ? "completed" : "failed", runDuration);

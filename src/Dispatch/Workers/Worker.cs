@@ -22,6 +22,9 @@ public sealed partial class Worker
     private readonly List<Task> running = [];
     private readonly DispatchMetrics? metrics;
 
+    /// <summary>Rate-limits claim errors: while the database is down every poll fails the same way.</summary>
+    private readonly Daemons.RepeatedErrorLog claimErrors;
+
     public Worker(IDispatchStore store, WorkerSettings settings, WakeSignal wake, TimeProvider clock, ILogger logger, DispatchMetrics? metrics = null)
     {
         this.store = store;
@@ -32,6 +35,7 @@ public sealed partial class Worker
         WorkerId = WorkerIdentity.Create(settings.Node);
         this.metrics = metrics;
         runner = new AttemptRunner(store, settings, clock, logger, metrics);
+        claimErrors = new Daemons.RepeatedErrorLog(logger, $"worker {settings.Node} claim", clock, TimeSpan.FromMinutes(1));
     }
 
     public string WorkerId { get; }
@@ -128,6 +132,7 @@ public sealed partial class Worker
         {
             var started = clock.GetTimestamp();
             var claimed = await store.ClaimAsync(request, cancellationToken);
+            claimErrors.Succeeded();
             metrics?.ObserveClaim(clock.GetElapsedTime(started));
             if (claimed is not null)
             {
@@ -138,7 +143,7 @@ public sealed partial class Worker
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogClaimFailed(ex, settings.Node);
+            claimErrors.Failed(ex);
             return null;
         }
     }
@@ -164,9 +169,6 @@ public sealed partial class Worker
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Draining {Count} running tasks for up to {Seconds} s")]
     private partial void LogDraining(int count, double seconds);
-
-    [LoggerMessage(EventId = 103, Level = LogLevel.Error, Message = "Claim failed on node {Node}")]
-    private partial void LogClaimFailed(Exception exception, string node);
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Node heartbeat failed on node {Node}")]
     private partial void LogNodeHeartbeatFailed(Exception exception, string node);

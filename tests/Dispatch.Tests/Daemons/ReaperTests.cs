@@ -140,8 +140,10 @@ public sealed class ReaperTests : StoreTestBase, IDisposable
             var seconds = (task.NotBefore.Value - now).TotalSeconds;
             var nominal = NominalBackoffSeconds(n);
 
-            Assert.InRange(seconds, nominal * (1 - BackoffJitter), nominal * (1 + BackoffJitter));
-            var expected = nominal * (1 + BackoffJitter * (2 * twin.NextDouble() - 1));
+            // The jitter spreads the doubled delay, and the cap applies after it, so no delay exceeds the cap.
+            var uncapped = BackoffBaseSeconds * Math.Pow(2, Math.Min(n - 1, 30));
+            Assert.InRange(seconds, Math.Min(uncapped * (1 - BackoffJitter), BackoffCapSeconds), Math.Min(uncapped * (1 + BackoffJitter), BackoffCapSeconds));
+            var expected = Math.Min(uncapped * (1 + BackoffJitter * (2 * twin.NextDouble() - 1)), BackoffCapSeconds);
             Assert.Equal(expected, seconds, tolerance: 0.002);
             if (nominal < BackoffCapSeconds)
             {

@@ -76,6 +76,10 @@ public sealed class PostgresDialect : SqlDialect, IAsyncDisposable
         return true;
     }
 
+    public override Task LockImportAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(hashtext('dispatch-import'))", transaction: transaction, cancellationToken: cancellationToken));
+
     public override async Task<T> WithMigrationLockAsync<T>(DbConnection connection, Func<DbTransaction, Task<T>> body, CancellationToken cancellationToken)
     {
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
