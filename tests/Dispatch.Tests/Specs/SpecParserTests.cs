@@ -828,7 +828,7 @@ public class SpecParserTests
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("project is missing: add a line such as \"project: my-project\"", result.Error!.Message);
-        Assert.Contains("--project", result.Error.Message);
+        Assert.Contains("on the command line", result.Error.Message);
     }
 
     [Fact]
@@ -836,7 +836,7 @@ public class SpecParserTests
     {
         var result = Parse("---\ntask_id: T01\n---\nBody\n", projectOverride: "my project");
 
-        Assert.Contains("project \"my project\" given with --project is not valid", result.Error!.Message);
+        Assert.Contains("project \"my project\" given on the command line is not valid", result.Error!.Message);
     }
 
     [Fact]
