@@ -55,7 +55,7 @@ internal sealed class BenchDatabases(string? postgresUrl)
     }
 }
 
-/// <summary>One database made for one run; disposing it deletes the database.</summary>
+/// <summary>One database made for one run, deleted when disposed.</summary>
 internal sealed class BenchDatabase(DatabaseTarget target, Func<Task> delete) : IAsyncDisposable
 {
     public DatabaseTarget Target { get; } = target;
@@ -87,8 +87,8 @@ internal sealed class BenchDatabase(DatabaseTarget target, Func<Task> delete) : 
     }
 
     /// <summary>
-    /// Returns whether the tasks table has planner statistics: on PostgreSQL, whether
-    /// ANALYZE or autovacuum has analyzed it; on SQLite, whether sqlite_stat1 exists.
+    /// Returns whether the tasks table has planner statistics. On PostgreSQL that means
+    /// ANALYZE or autovacuum has analyzed it, and on SQLite that sqlite_stat1 exists.
     /// </summary>
     public async Task<bool> HasPlannerStatisticsAsync()
     {

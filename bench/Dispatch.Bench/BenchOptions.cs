@@ -42,7 +42,7 @@ internal sealed record BenchOptions
           -h, --help            print this help
         """;
 
-    /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a printable message for invalid ones.</summary>
+    /// <summary>Parses the arguments and throws <see cref="ArgumentException"/> with a printable message for an invalid one.</summary>
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
         var options = new BenchOptions();

@@ -17,7 +17,7 @@ internal sealed record ThroughputRun(double TasksPerSecond, TimeSpan Elapsed, lo
 /// </summary>
 internal static class DispatchThroughput
 {
-    /// <summary>The maximum duration of one run; a run past it is reported as an error.</summary>
+    /// <summary>The maximum duration of one run. A run past it fails with an OperationCanceledException.</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -44,7 +44,7 @@ internal static class DispatchThroughput
             await database.AnalyzeAsync();
         }
 
-        var hadStatistics = await database.HasPlannerStatisticsAsync();
+        var analyzedBefore = await database.HasPlannerStatisticsAsync();
         var stores = Enumerable.Range(0, workerCount).Select(_ => SqlStore.Create(database.Target)).ToList();
         try
         {
@@ -63,7 +63,7 @@ internal static class DispatchThroughput
 
             await VerifyAllCompletedAsync(stores[0], taskCount);
             var analyzedAfter = await database.HasPlannerStatisticsAsync();
-            return new ThroughputRun(taskCount / stopwatch.Elapsed.TotalSeconds, stopwatch.Elapsed, progress.EmptyClaims, hadStatistics, analyzedAfter);
+            return new ThroughputRun(taskCount / stopwatch.Elapsed.TotalSeconds, stopwatch.Elapsed, progress.EmptyClaims, analyzedBefore, analyzedAfter);
         }
         finally
         {

@@ -26,7 +26,7 @@ internal static class HangfireThroughput
 
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(5);
 
-    /// <summary>Threads that enqueue the jobs before the measured phase; the enqueue rate is reported but not compared.</summary>
+    /// <summary>Threads that enqueue the jobs before the clock starts. The enqueue rate is reported but not compared.</summary>
     private const int EnqueueThreads = 8;
 
     public static async Task<HangfireRun> RunAsync(BenchDatabases databases, int jobCount, int fetcherCount, bool analyze)
@@ -140,7 +140,7 @@ internal static class HangfireThroughput
     }
 }
 
-/// <summary>The method every Hangfire job names; the benchmark never performs it.</summary>
+/// <summary>The method every Hangfire job names. The benchmark never performs it.</summary>
 public static class NoopJob
 {
     public static void Run()

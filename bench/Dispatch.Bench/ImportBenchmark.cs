@@ -8,7 +8,7 @@ internal static class ImportBenchmark
 {
     public const int Projects = 10;
 
-    /// <summary>Returns the seconds one ImportAsync of <paramref name="specCount"/> specs took; building the specs is not timed.</summary>
+    /// <summary>Returns the seconds one ImportAsync of <paramref name="specCount"/> specs took. Building the specs is not timed.</summary>
     public static async Task<double> RunAsync(BenchDatabases databases, DatabaseBackend backend, int specCount)
     {
         var specs = BenchSpecs.WithDependencies(specCount, Projects);

@@ -11,7 +11,7 @@ internal sealed class ScenarioRunner(BenchOptions options, BenchDatabases databa
     private const double StatusTargetMilliseconds = 300;
     private const double ClaimTargetMilliseconds = 10;
 
-    /// <summary>Status reads and single claims timed per scale run; the run reports their medians.</summary>
+    /// <summary>Status reads and single claims timed per scale run. The run reports their medians.</summary>
     private const int StatusReads = 5;
     private const int Claims = 11;
 
@@ -34,7 +34,9 @@ internal sealed class ScenarioRunner(BenchOptions options, BenchDatabases databa
     }
 
     private string ThroughputShape =>
-        $"{options.Workers} workers, {options.ThroughputTasks:N0} tasks in {options.ThroughputProjects} project{(options.ThroughputProjects == 1 ? "" : "s")}";
+        $"{Quantity(options.Workers, "worker")}, {Quantity(options.ThroughputTasks, "task")} in {Quantity(options.ThroughputProjects, "project")}";
+
+    private static string Quantity(int value, string noun) => $"{value:N0} {noun}{(value == 1 ? "" : "s")}";
 
     private async Task ThroughputAsync()
     {
@@ -84,7 +86,7 @@ internal sealed class ScenarioRunner(BenchOptions options, BenchDatabases databa
         }
 
         Report(new Measurement("hangfire", "postgres", $"Dispatch claim+finish, {ThroughputShape}", "tasks/s", dispatchRates, ThroughputTarget, Goal.AtLeast));
-        Report(new Measurement("hangfire", "postgres", $"Hangfire.PostgreSql fetch+remove, {options.Workers} fetchers, {options.ThroughputTasks:N0} jobs",
+        Report(new Measurement("hangfire", "postgres", $"Hangfire.PostgreSql fetch+remove, {Quantity(options.Workers, "fetcher")}, {Quantity(options.ThroughputTasks, "job")}",
             "jobs/s", hangfireRates, null, Goal.AtLeast));
         Report(new Measurement("hangfire", "postgres", "Dispatch / Hangfire, paired per run", "x", ratios, HangfireRatioTarget, Goal.AtLeast));
     }
