@@ -43,6 +43,8 @@ CREATE TABLE tasks (
 
 -- The claim query scans pending tasks in priority order.
 CREATE INDEX tasks_claim_idx ON tasks (state, priority, id);
+-- The exclusive-task check and per-project counts look up a project's tasks by state.
+CREATE INDEX tasks_project_state_idx ON tasks (project, state);
 CREATE INDEX tasks_lease_idx ON tasks (lease_expires_at) WHERE state IN ('claimed', 'running');
 
 -- Resolved dependency edges: task_pk waits for depends_on_pk to complete.

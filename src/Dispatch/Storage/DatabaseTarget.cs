@@ -133,6 +133,12 @@ public sealed record DatabaseTarget(DatabaseBackend Backend, string ConnectionSt
 
         builder.ApplicationName ??= "dispatch";
 
+        // The same few statements run on every claim; preparing them saves their planning time.
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 50;
+        }
+
         // Npgsql tries GSS encryption by default and warns on every connection where no
         // Kerberos library is installed, as in the .NET runtime images; ask for it explicitly instead.
         if (!url.Contains("gss", StringComparison.OrdinalIgnoreCase))

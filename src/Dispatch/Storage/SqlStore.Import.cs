@@ -9,6 +9,9 @@ namespace Dispatch.Storage;
 
 public sealed partial class SqlStore
 {
+    /// <summary>Imports of at least this many new tasks refresh PostgreSQL's planner statistics.</summary>
+    private const int AnalyzeAfterImported = 100;
+
     private sealed class ExistingTask
     {
         public long Id { get; init; }
@@ -91,6 +94,14 @@ public sealed partial class SqlStore
                 Unblocked = unblocked,
             };
         }, cancellationToken);
+
+        if (summary.Imported >= AnalyzeAfterImported && dialect.Backend == DatabaseBackend.Postgres)
+        {
+            // Fresh rows have no planner statistics until autovacuum runs, and without them the
+            // claim query checks every pending task (measured: 431 ms instead of 0.65 ms at 4,000 tasks).
+            await using var connection = await dialect.OpenAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition("ANALYZE tasks", cancellationToken: cancellationToken));
+        }
 
         if (summary.Imported + summary.Updated + summary.Unblocked > 0)
         {

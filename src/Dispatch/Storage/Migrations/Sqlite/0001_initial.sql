@@ -34,6 +34,8 @@ CREATE TABLE tasks (
     UNIQUE (project, task_id)
 );
 CREATE INDEX tasks_claim_idx ON tasks (state, priority, id);
+-- The exclusive-task check and per-project counts look up a project's tasks by state.
+CREATE INDEX tasks_project_state_idx ON tasks (project, state);
 CREATE INDEX tasks_lease_idx ON tasks (lease_expires_at);
 
 CREATE TABLE task_dependencies (
