@@ -113,11 +113,11 @@ internal static class InspectCommands
             await using var store = await context.OpenExistingStoreAsync(cancellationToken);
             var row = await TaskLookup.FindOneAsync(store, parse.GetValue(task)!, cancellationToken);
             var attempts = await store.GetAttemptsAsync(row.Id, cancellationToken);
-            var wanted = parse.GetValue(attempt);
-            var chosen = wanted is int n ? attempts.FirstOrDefault(a => a.Attempt == n) : attempts.LastOrDefault(a => a.LogPath is not null);
+            var requested = parse.GetValue(attempt);
+            var chosen = requested is int n ? attempts.FirstOrDefault(a => a.Attempt == n) : attempts.LastOrDefault(a => a.LogPath is not null);
             if (chosen is null)
             {
-                throw new CliException(wanted is int missing
+                throw new CliException(requested is int missing
                     ? $"task {row.Key} has no attempt {missing}: it has {attempts.Count}."
                     : $"task {row.Key} has no log yet: it has not started ({row.State}).");
             }

@@ -24,11 +24,11 @@ public sealed class GuardianOptions
 }
 
 /// <summary>
-/// Watches tasks, nodes and the dependency graph: marks silent nodes offline,
-/// fails runs far past their timeout, blocks tasks whose dependencies can no
-/// longer complete (and unblocks them when the cause clears), warns about
-/// executors no node offers, quarantines failing nodes, and checks the
-/// database schema and the free disk space.
+/// Watches tasks, nodes and the dependency graph. It marks silent nodes
+/// offline, fails runs far past their timeout, and blocks tasks whose
+/// dependencies can no longer complete, unblocking them when the cause clears.
+/// It also warns about executors that no node offers, quarantines failing
+/// nodes, and checks the database schema and the free disk space.
 /// </summary>
 public sealed partial class Guardian : DaemonLoop
 {

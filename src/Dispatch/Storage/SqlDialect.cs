@@ -11,7 +11,7 @@ public abstract class SqlDialect
 {
     public abstract DatabaseBackend Backend { get; }
 
-    /// <summary>The folder under Storage/Migrations that holds this dialect's scripts.</summary>
+    /// <summary>The folder under Storage/Migrations that contains this dialect's scripts.</summary>
     public abstract string MigrationFolder { get; }
 
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);

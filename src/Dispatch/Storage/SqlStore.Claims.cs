@@ -43,7 +43,7 @@ public sealed partial class SqlStore
                 WHERE p.task_pk = t.id)
         """;
 
-    /// <summary>An exclusive task needs its project idle; any task waits while an exclusive one holds its project.</summary>
+    /// <summary>An exclusive task needs its project idle, and any other task waits while an exclusive one is claimed or running.</summary>
     private const string ExclusiveConflict = """
         EXISTS (SELECT 1 FROM tasks o WHERE o.project = t.project AND o.state IN ('claimed', 'running')
                 AND o.id <> t.id AND (o.exclusive OR t.exclusive))
