@@ -54,7 +54,7 @@ internal static class DaemonCommands
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
-                context.Error.WriteLine($"error: {url} did not answer: {ex.Message}");
+                context.Error.WriteLine($"error: {url} did not respond: {ex.Message}; check that the daemon runs and serves that port.");
                 return ExitCodes.Failure;
             }
         }));

@@ -16,8 +16,8 @@ internal static class SpecSource
     }
 
     /// <summary>
-    /// True when a folder holds no spec files of its own but has sub-folders:
-    /// it is then read as a root with one project per sub-folder.
+    /// True when a folder contains no spec files of its own but has sub-folders,
+    /// so it is read as a root with one project per sub-folder.
     /// </summary>
     public static bool LooksLikeRoot(string directory) =>
         Directory.Exists(directory) &&

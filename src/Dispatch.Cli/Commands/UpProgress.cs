@@ -36,7 +36,7 @@ internal sealed class UpProgress(
                 idleRounds = settled && worker.Idle ? idleRounds + 1 : 0;
 
                 // Pending tasks left after several idle rounds wait on something no pass will change
-                // (an executor nobody offers); with none pending, two rounds are enough.
+                // (an executor that no worker offers). With none pending, two rounds are enough.
                 var needed = totals[TaskStates.Pending] == 0 ? 2 : 5;
                 if (exitWhenDone && idleRounds >= needed)
                 {

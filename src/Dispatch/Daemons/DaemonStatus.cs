@@ -3,7 +3,7 @@ namespace Dispatch.Daemons;
 /// <summary>
 /// The health of one loop as the health endpoint and the watchdog see it:
 /// when the last pass succeeded, whether one is running and since when, and
-/// whether the database answered. Written by the loop, read by other threads.
+/// whether the database was reachable. Written by the loop, read by other threads.
 /// </summary>
 public sealed class DaemonStatus(string service, TimeSpan unhealthyAfter, TimeProvider clock)
 {
@@ -22,7 +22,7 @@ public sealed class DaemonStatus(string service, TimeSpan unhealthyAfter, TimePr
 
     public long FailedPassCount { get; private set; }
 
-    /// <summary>Null while the database answers; otherwise the last error, without secrets.</summary>
+    /// <summary>The last database error without secrets, or null while the database is reachable.</summary>
     public string? DatabaseError { get; private set; }
 
     public void PassStarting()

@@ -106,7 +106,7 @@ public sealed partial class Guardian : DaemonLoop
 
     /// <summary>
     /// Appends one <c>executor_unserved</c> warning per executor while no online
-    /// node offers it, and forgets it once one does.
+    /// node offers it. Once a node offers it again, a later outage warns again.
     /// </summary>
     private async Task<int> WarnUnservedExecutorsAsync(CancellationToken cancellationToken)
     {

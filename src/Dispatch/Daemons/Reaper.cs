@@ -27,9 +27,9 @@ public sealed class ReaperOptions
 }
 
 /// <summary>
-/// Reclaims and retries: expired leases become failures, failures become
-/// pending again after a backoff or dead-letters when the retry budget is
-/// spent; it also stamps completed tasks as collected, sweeps orphaned locks,
+/// Reclaims and retries. Expired leases become failures, and failures become
+/// pending again after a backoff, or dead-letters when the retry budget is
+/// spent. It also stamps completed tasks as collected, sweeps orphaned locks,
 /// resyncs node running counts and prunes old events and logs.
 /// </summary>
 public sealed partial class Reaper : DaemonLoop

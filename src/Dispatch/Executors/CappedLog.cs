@@ -4,7 +4,7 @@ namespace Dispatch.Executors;
 
 /// <summary>
 /// A log file that keeps at most <c>maxBytes</c> of the newest output. Writes
-/// go to the file; when it grows past twice the cap it is rewritten with only
+/// go to the file. When it grows past twice the cap, it is rewritten with only
 /// its tail, so the cost stays linear and the end of a long run survives.
 /// </summary>
 internal sealed class CappedLog : IDisposable

@@ -18,7 +18,7 @@ public static class DemoExecutor
             resource.CopyTo(file);
         }
 
-        // Rename over the old copy so a worker running it meanwhile never sees a half-written script.
+        // Rename over the old copy so a worker starting it meanwhile never reads a half-written script.
         File.Move(temporary, path, overwrite: true);
         return new ExecutorDefinition { Command = ["bash", path] };
     }

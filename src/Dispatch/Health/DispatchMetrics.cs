@@ -97,7 +97,7 @@ public sealed class DispatchMetrics
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // /metrics still answers while the database is down; /health reports the outage.
+            // /metrics still responds while the database is down, and /health reports the outage.
         }
     }
 

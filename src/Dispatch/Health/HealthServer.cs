@@ -77,7 +77,7 @@ public sealed partial class HealthServer(
         }
         catch (Exception ex) when (ex is HttpListenerException or IOException or OperationCanceledException or ObjectDisposedException)
         {
-            // The client went away or the server is stopping: nothing to answer.
+            // The client went away or the server is stopping, so there is nobody to respond to.
         }
         finally
         {

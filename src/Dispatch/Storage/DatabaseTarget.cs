@@ -139,8 +139,8 @@ public sealed record DatabaseTarget(DatabaseBackend Backend, string ConnectionSt
             builder.MaxAutoPrepare = 50;
         }
 
-        // Npgsql tries GSS encryption by default and warns on every connection where no
-        // Kerberos library is installed, as in the .NET runtime images; ask for it explicitly instead.
+        // Npgsql tries GSS encryption by default and warns on every connection when no Kerberos
+        // library is installed, as in the .NET runtime images. So it is off unless the URL asks for it.
         if (!url.Contains("gss", StringComparison.OrdinalIgnoreCase))
         {
             builder.GssEncryptionMode = GssEncryptionMode.Disable;

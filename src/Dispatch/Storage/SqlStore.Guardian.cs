@@ -160,6 +160,6 @@ public sealed partial class SqlStore
             return released;
         }, cancellationToken);
 
-    /// <summary>Checks that the database answers; returns its schema version.</summary>
+    /// <summary>Returns the schema version, which also checks that the database is reachable.</summary>
     public Task<int> PingAsync(CancellationToken cancellationToken = default) => GetSchemaVersionAsync(cancellationToken);
 }

@@ -34,7 +34,7 @@ public sealed record ClaimedTask(
     string SpecContent,
     string SpecPath);
 
-/// <summary>What a worker asks the store for when it claims.</summary>
+/// <summary>The parameters of one claim: the worker's identity, the executors it offers and the lease length.</summary>
 public sealed record ClaimRequest(string Owner, string Node, IReadOnlyList<string> Executors, bool AnyExecutor, TimeSpan LeaseTtl);
 
 /// <summary>How an attempt ended.</summary>

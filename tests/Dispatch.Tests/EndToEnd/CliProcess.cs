@@ -11,7 +11,8 @@ internal sealed record CliResult(int ExitCode, string Output, string Error)
 
 internal static class CliProcess
 {
-    public static async Task<CliResult> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] arguments)
+    /// <summary>Builds the start info of the launcher with redirected output, the arguments and extra environment variables.</summary>
+    public static ProcessStartInfo StartInfo(string workingDirectory, IReadOnlyDictionary<string, string> environment, IEnumerable<string> arguments)
     {
         var startInfo = new ProcessStartInfo(RepositoryPaths.Launcher)
         {
@@ -30,7 +31,12 @@ internal static class CliProcess
             startInfo.Environment[name] = value;
         }
 
-        using var process = Process.Start(startInfo)!;
+        return startInfo;
+    }
+
+    public static async Task<CliResult> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] arguments)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, environment, arguments))!;
         var output = new StringBuilder();
         var error = new StringBuilder();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
@@ -59,24 +65,7 @@ internal sealed class BackgroundCli : IDisposable
 
     public BackgroundCli(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var startInfo = new ProcessStartInfo(RepositoryPaths.Launcher)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            startInfo.Environment[name] = value;
-        }
-
-        Process = Process.Start(startInfo)!;
+        Process = Process.Start(CliProcess.StartInfo(workingDirectory, environment, arguments))!;
         Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         Process.BeginOutputReadLine();
@@ -119,7 +108,7 @@ internal sealed class BackgroundCli : IDisposable
 
 internal static class Eventually
 {
-    /// <summary>Polls <paramref name="condition"/> until it holds or the timeout passes; returns whether it held.</summary>
+    /// <summary>Polls <paramref name="condition"/> until it is true or the timeout passes, and returns its last value.</summary>
     public static async Task<bool> HoldsAsync(Func<Task<bool>> condition, TimeSpan timeout, TimeSpan? interval = null)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -3,8 +3,8 @@ using Dispatch.Storage;
 namespace Dispatch.Tests.EndToEnd;
 
 /// <summary>
-/// A real worker process is killed with SIGKILL in the middle of a run; the
-/// reaper fails the expired lease and retries it, and a second worker completes it.
+/// A real worker process is killed with SIGKILL in the middle of a run. The
+/// reaper then fails the expired lease and retries it, and a second worker completes it.
 /// </summary>
 public sealed class WorkerKillTests
 {
